@@ -1,0 +1,193 @@
+"""Command line: ``grader bank validate``, ``grader questions``, ``grader grade`` …
+
+Commands stay thin: they parse arguments, call the library and render.
+Heavy libraries (torch, llama_cpp) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from .errors import BankError, GraderError
+
+if TYPE_CHECKING:
+    from .bank import QuestionBank
+    from .pipeline import Grader
+
+app = typer.Typer(
+    help="Grade free-text answers to neural-network interview questions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bank_app = typer.Typer(
+    help="Validate a question bank and publish its schema.", no_args_is_help=True
+)
+app.add_typer(bank_app, name="bank")
+out = Console()
+err = Console(stderr=True)
+
+BankDir = Annotated[
+    Path | None, typer.Option("--bank", help="Bank directory (default GRADER_BANK_DIR).")
+]
+
+
+def _bank(directory: Path | None) -> QuestionBank:
+    from .bank import load_bank
+    from .config import get_settings
+
+    return load_bank(directory or get_settings().bank_dir)
+
+
+@bank_app.command("validate")
+def bank_validate(
+    directory: Annotated[Path | None, typer.Argument(help="Bank directory.")] = None,
+) -> None:
+    """Validate every rubric and reference answer; print every problem, one per line."""
+    from .bank import load_bank
+    from .config import get_settings
+
+    root = directory or get_settings().bank_dir
+    try:
+        bank = load_bank(root)
+    except BankError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"[red]{len(exc.problems)} problem(s) in {root}[/red]")
+        raise typer.Exit(1) from None
+    out.print(
+        f"[green]OK[/green] {len(bank)} questions in {root} (content hash {bank.content_hash})"
+    )
+
+
+@bank_app.command("schema")
+def bank_schema() -> None:
+    """Print the JSON Schema of rubric files (point your editor's YAML plugin at it)."""
+    from .bank import rubric_json_schema_text
+
+    sys.stdout.write(rubric_json_schema_text())
+
+
+@app.command("questions")
+def questions(bank_dir: BankDir = None) -> None:
+    """List the bank as a table."""
+    from rich.table import Table
+
+    bank = _bank(bank_dir)
+    table = Table(title=f"{len(bank)} questions")
+    for col in ("#", "id", "question", "topics", "criteria"):
+        table.add_column(col, overflow="fold")
+    for q in bank:
+        table.add_row(
+            str(q.number), q.id, q.text, ", ".join(q.rubric.topics), str(len(q.rubric.criteria))
+        )
+    out.print(table)
+
+
+@app.command("question")
+def question(
+    key: Annotated[str, typer.Argument(help="Question number or id.")],
+    bank_dir: BankDir = None,
+) -> None:
+    """Show one question: rubric and reference answer."""
+    from rich.markdown import Markdown
+
+    q = _bank(bank_dir).get(key)
+    r = q.rubric
+    out.print(
+        f"[bold]{q.number}. {q.text}[/bold]  ({q.id}, v{r.version}, topics: "
+        f"{', '.join(r.topics)})\n"
+    )
+    out.print(f"[bold]Criteria[/bold] ({r.max_points:g} points)")
+    for c in r.criteria:
+        out.print(f"  [cyan]{c.points:g}[/cyan]  {c.id}: {c.description}", highlight=False)
+        if c.partial_credit:
+            out.print(f"        partial: {c.partial_credit}", style="dim", highlight=False)
+    if r.misconceptions:
+        out.print("[bold]Misconceptions[/bold]")
+        for m in r.misconceptions:
+            out.print(f"  [red]-{m.penalty:g}[/red]  {m.id}: {m.description}", highlight=False)
+            out.print(f"        correction: {m.correction}", style="dim", highlight=False)
+    out.print("\n[bold]Reference answer[/bold]")
+    out.print(Markdown(q.reference.text))
+
+
+@app.command("grade")
+def grade(
+    answer: Annotated[
+        str | None, typer.Argument(help="Answer text; '-' or omitted reads stdin.")
+    ] = None,
+    question_key: Annotated[
+        str, typer.Option("--question", "-q", help="Question number or id.")
+    ] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the answer from a file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the GradeResult as JSON.")] = False,
+) -> None:
+    """Grade one answer and print the score, rubric verdicts and feedback."""
+    if not question_key:
+        raise typer.BadParameter("give the question: --question 4 (or an id such as q04-…)")
+    text = _read_answer(answer, file)
+    grader = _make_grader()
+    result = grader.grade(question_key, text)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        from .console import print_result
+
+        print_result(result, out)
+    if result.status == "ungraded":
+        raise typer.Exit(3)
+
+
+def _read_answer(answer: str | None, file: Path | None) -> str:
+    from .errors import InvalidAnswerError
+
+    if file is not None:
+        data = file.read_bytes()
+    elif answer is None or answer == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        return answer
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidAnswerError("the answer is not UTF-8 text; save it as UTF-8") from None
+
+
+def _make_grader() -> Grader:
+    from .config import get_settings
+    from .pipeline import Grader
+
+    settings = get_settings()
+    if settings.judge == "local" and settings.local_model_path is None:
+        from .judge.model_files import MODEL_FILE
+
+        if not (settings.cache_dir / "models" / MODEL_FILE).exists():
+            _assemble_with_progress(settings.cache_dir)
+    with err.status("loading models…"):
+        return Grader(settings)
+
+
+def _assemble_with_progress(cache_dir: Path) -> None:
+    from rich.progress import Progress
+
+    from .judge.model_files import ensure_model
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("assembling the judge model (first run only)", total=None)
+        ensure_model(cache_dir, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def main() -> None:
+    try:
+        app()
+    except GraderError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,107 @@
+"""The error tree of the grader.
+
+Every error carries a message that names the fix.  User-fixable problems and
+backend failures are kept apart so callers (CLI, API, batch jobs) can decide
+what to report to whom::
+
+    GraderError
+    ├── UserError                      the caller can fix it
+    │   ├── ConfigError                bad GRADER_* setting or config file
+    │   ├── BankError                  one or more problems in a question bank
+    │   ├── UnknownQuestionError       no such question id / number
+    │   ├── InvalidAnswerError         answer empty, too large, not text
+    │   │   └── AnswerTooLargeError
+    │   ├── TranscriptError            file is not a transcript
+    │   └── DatasetError               malformed evaluation dataset
+    └── BackendError                   something we depend on failed
+        ├── ModelUnavailableError      model files missing or corrupt
+        └── JudgeError                 the judge failed for one answer
+            ├── JudgeTimeoutError
+            └── JudgeOutputError       unparseable / invalid judge output
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GraderError(Exception):
+    """Base class of every error raised on purpose by the grader."""
+
+    code = "grader_error"
+
+
+class UserError(GraderError):
+    """The caller can fix this (input, configuration, files)."""
+
+    code = "user_error"
+
+
+class ConfigError(UserError):
+    code = "bad_config"
+
+
+@dataclass(frozen=True)
+class BankProblem:
+    """One problem in a bank file: where it is and what was expected."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+
+class BankError(UserError):
+    """A bank failed validation; ``problems`` lists every problem found."""
+
+    code = "bad_bank"
+
+    def __init__(self, problems: list[BankProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(str(p) for p in problems)
+        super().__init__(f"question bank has {len(problems)} problem(s):\n{lines}")
+
+
+class UnknownQuestionError(UserError):
+    code = "unknown_question"
+
+
+class InvalidAnswerError(UserError):
+    code = "invalid_answer"
+
+
+class AnswerTooLargeError(InvalidAnswerError):
+    code = "answer_too_large"
+
+
+class TranscriptError(UserError):
+    code = "bad_transcript"
+
+
+class DatasetError(UserError):
+    code = "bad_dataset"
+
+
+class BackendError(GraderError):
+    """A dependency (model, judge, store) failed; not the caller's fault."""
+
+    code = "backend_error"
+
+
+class ModelUnavailableError(BackendError):
+    code = "model_unavailable"
+
+
+class JudgeError(BackendError):
+    code = "judge_failed"
+
+
+class JudgeTimeoutError(JudgeError):
+    code = "judge_timeout"
+
+
+class JudgeOutputError(JudgeError):
+    code = "judge_bad_output"

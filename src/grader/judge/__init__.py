@@ -1,0 +1,33 @@
+"""Judges behind one seam, picked by name; heavy backends are imported lazily.
+
+Names: ``local`` (embedded llama.cpp, the default), ``fake`` / ``fake:fail`` /
+``fake:timeout`` (tests), ``openai:<model>`` and ``openai-compatible:<model>``.
+"""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..errors import ConfigError
+from .base import CriterionJudgement, Judge, JudgeRequest, JudgeResponse, Prompt
+
+__all__ = ["CriterionJudgement", "Judge", "JudgeRequest", "JudgeResponse", "Prompt", "make_judge"]
+
+
+def make_judge(settings: Settings) -> Judge | None:
+    """Build the judge named by ``settings.judge`` (None for 'none': prefilter only)."""
+    kind, _, arg = settings.judge.partition(":")
+    if kind == "none":
+        return None
+    if kind == "fake":
+        from .fake import FakeJudge
+
+        return FakeJudge(mode=arg or "overlap")
+    if kind == "local":
+        from .local import LocalJudge
+
+        return LocalJudge.from_settings(settings)
+    if kind in ("openai", "openai-compatible"):
+        raise ConfigError(
+            f"judge backend {kind!r} is not available in this version; use GRADER_JUDGE=local"
+        )
+    raise ConfigError(f"unknown judge {settings.judge!r}")

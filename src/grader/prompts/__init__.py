@@ -1,0 +1,1 @@
+"""Versioned prompt files. Changing a prompt means a new file and a new version name."""

@@ -1,0 +1,103 @@
+"""Plain-text helpers: sentences, natural-language checks, injection detection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC, whitespace collapsed: for comparisons and evidence checks."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def sentences(text: str) -> list[str]:
+    """Split an answer into sentences (verbatim substrings, stripped)."""
+    parts = (p.strip() for p in _SENTENCE_END.split(text))
+    return [p for p in parts if p and _WORD.search(p)]
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    ok: bool
+    reason: str = ""
+
+
+def check_natural_language(text: str) -> TextCheck:
+    """Reject binary, symbol/code noise and keyboard-mash gibberish; accept any script."""
+    stripped = text.strip()
+    if not stripped:
+        return TextCheck(False, "empty answer")
+    control = sum(
+        1
+        for ch in stripped
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\r\t"
+    )
+    if control / len(stripped) > 0.05 or (
+        "\ufffd" in stripped[:2000] and stripped.count("\ufffd") > 3
+    ):
+        return TextCheck(False, "answer looks like binary data, not text")
+    letters = sum(1 for ch in stripped if ch.isalpha())
+    non_space = sum(1 for ch in stripped if not ch.isspace())
+    if non_space and letters / non_space < 0.5:
+        return TextCheck(False, "answer is mostly symbols, digits or code, not prose")
+    tokens = words(stripped)
+    latin = [w.lower() for w in tokens if w.isascii()]
+    if len(latin) >= 3 and len(latin) >= 0.8 * len(tokens):
+        plausible = sum(1 for w in latin if _plausible_word(w))
+        if plausible / len(latin) < 0.5:
+            return TextCheck(False, "answer does not read as words (gibberish)")
+    return TextCheck(True)
+
+
+def _plausible_word(word: str) -> bool:
+    if len(word) > 24:
+        return False
+    if len(word) <= 3:
+        return True
+    vowels = sum(1 for ch in word if ch in "aeiouy")
+    if vowels == 0 or vowels / len(word) < 0.2:
+        return False
+    return re.search(r"[^aeiouy]{5,}", word) is None
+
+
+_INJECTION_PATTERNS = [
+    r"\bignore\b.{0,40}\b(instruction|rubric|criteria|above|previous|prior|rules?|prompt)",
+    r"\bdisregard\b.{0,40}\b(instruction|rubric|criteria|above|previous|rules?)",
+    r"\b(give|award|assign|grant|score|mark|rate)\b.{0,40}\b(10|ten|full|maximum|max|perfect|"
+    r"all)\b.{0,15}\b(marks?|points?|score|credit|/\s*10|out of)",
+    r"\b(full|maximum|perfect)\s+(marks?|score|points|credit)\b",
+    r"\b10\s*/\s*10\b|\b10 out of 10\b",
+    r"^\s*(system|assistant|grader|developer)\s*:",
+    r"<\|?(im_start|im_end|system|endoftext)\|?>",
+    r"\[/?(inst|system)\]",
+    r"\byou are (now )?(a|the|an)\b.{0,30}\b(grader|assistant|model|ai)\b",
+    r"\b(as|dear) (the|an?) (grader|evaluator|examiner|ai|llm|language model)\b",
+    r"\b(answer|respond|reply|output|say)\b.{0,20}\b(yes|\"yes\"|'yes')\b.{0,30}\b(every|all|each)\b",
+    r"\bnew instructions?\b",
+    r"\b(mark|grade|consider|treat)\b.{0,30}\b(criteria|criterion|everything|all)\b.{0,15}\b(met|satisfied|correct)\b",
+]
+_INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.I | re.M)
+
+
+def find_injections(text: str) -> list[str]:
+    """Sentences of the answer that try to instruct the grader."""
+    return [s for s in sentences(text) if _INJECTION.search(s)]
+
+
+def strip_injections(text: str) -> tuple[str, list[str]]:
+    """The answer without its injection sentences (they earn nothing), and those sentences."""
+    found = find_injections(text)
+    cleaned = text
+    for sentence in found:
+        cleaned = cleaned.replace(sentence, " ")
+    cleaned = re.sub(r"<\|[^|>]{1,20}\|>", " ", cleaned)
+    return cleaned.strip(), found
