@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from .errors import BankError, GraderError
+from .evaluation.cli import eval_app
 
 if TYPE_CHECKING:
     from .bank import QuestionBank
@@ -29,6 +30,7 @@ bank_app = typer.Typer(
     help="Validate a question bank and publish its schema.", no_args_is_help=True
 )
 app.add_typer(bank_app, name="bank")
+app.add_typer(eval_app, name="eval")
 out = Console()
 err = Console(stderr=True)
 
@@ -63,6 +65,18 @@ def bank_validate(
     out.print(
         f"[green]OK[/green] {len(bank)} questions in {root} (content hash {bank.content_hash})"
     )
+
+
+@bank_app.command("from-references")
+def bank_from_references(
+    file: Annotated[Path, typer.Argument(help="JSONL: question_id, question, reference_answer.")],
+    out_dir: Annotated[Path, typer.Argument(help="New bank directory to write.")],
+) -> None:
+    """Build a bank whose rubrics are derived from model answers (one criterion per clause)."""
+    from .bank_builder import bank_from_references, read_reference_items, write_bank
+
+    bank = write_bank(bank_from_references(read_reference_items(file)), out_dir)
+    out.print(f"[green]OK[/green] {len(bank)} questions written to {out_dir} (validated)")
 
 
 @bank_app.command("schema")
@@ -183,6 +197,35 @@ def _assemble_with_progress(cache_dir: Path) -> None:
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("assembling the judge model (first run only)", total=None)
         ensure_model(cache_dir, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str, typer.Option(envvar="GRADER_HOST", help="Interface; 0.0.0.0 for all.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="GRADER_PORT", help="TCP port.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    text_logs: Annotated[bool, typer.Option(help="Plain-text logs instead of JSON.")] = False,
+) -> None:
+    """Serve the HTTP API (models load once at start-up; docs at /docs)."""
+    from .api.server import public_url
+    from .api.server import serve as run_server
+    from .config import get_settings
+
+    settings = get_settings()
+    if settings.judge == "local" and settings.local_model_path is None:
+        from .judge.model_files import MODEL_FILE
+
+        if not (settings.cache_dir / "models" / MODEL_FILE).exists():
+            _assemble_with_progress(settings.cache_dir)
+    url = public_url(host, port)
+    err.print(
+        f"grader API on [bold]{url}[/bold] — interactive docs: [bold]{url}/docs[/bold] "
+        "(loading models…)",
+        highlight=False,
+    )
+    run_server(settings, host, port, log_level, json_logs=not text_logs)
 
 
 def main() -> None:

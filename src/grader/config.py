@@ -9,9 +9,10 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -41,14 +42,37 @@ class Settings(BaseSettings):
     )
     judge: str = Field(
         default="local",
-        description="'local', 'fake', 'none', 'openai:<model>' or 'openai-compatible:<model>'.",
+        description="'local', 'fake', 'none', 'similarity', 'openai:<model>' or "
+        "'openai-compatible:<model>'.",
     )
     judge_base_url: str | None = None
     judge_api_key: str | None = None
+    # remote judges (openai:<model>, openai-compatible:<model>); see grader/judge/openai_judge.py
+    judge_style: Literal["structured", "checklist"] = Field(
+        default="structured", description="Remote judges: one JSON call, or yes/no probes."
+    )
+    judge_server: Literal["auto", "openai", "llama-cpp", "vllm", "ollama", "generic"] = Field(
+        default="auto", description="Server kind for the capability table; auto = detect."
+    )
+    judge_capabilities: dict[str, bool | int | str] = Field(
+        default_factory=dict, description='Capability overrides, e.g. {"logprobs": false}.'
+    )
+    judge_concurrency: int = Field(default=8, ge=1, description="Requests in flight, per process.")
+    judge_timeout: float = Field(default=60.0, gt=0, description="Seconds per request attempt.")
+    judge_max_retries: int = Field(default=3, ge=0, description="SDK retries (429, 5xx, network).")
+    judge_max_reasks: int = Field(default=2, ge=0, description="Re-asks after an invalid reply.")
+    judge_max_tokens: int = Field(default=1024, ge=16, description="Reply limit, structured style.")
+    judge_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description='USD per 1M tokens: {"gpt-4o-mini": [0.15, 0.6]}.'
+    )
     local_model_path: Path | None = Field(default=None, description="Any GGUF file to judge with.")
+    local_prompt: str = Field(default="checklist-v2", description="Prompt file of the local judge.")
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
     seed: int = 0
+    # judge=similarity: P(met) = 1 / (1 + exp(-slope * (similarity - center)))
+    similarity_center: float = Field(default=0.5, ge=-1, le=1)
+    similarity_slope: float = Field(default=12.0, gt=0)
 
     # prefilter thresholds (calibrated on evals/datasets/nn46; see README)
     min_answer_words: int = Field(default=3, ge=0)
@@ -62,24 +86,51 @@ class Settings(BaseSettings):
     partial_probability: float = Field(default=0.25, gt=0, lt=1)
     misconception_probability: float = Field(default=0.6, gt=0, lt=1)
     review_margin: float = Field(default=0.1, ge=0, lt=0.5)
+    calibration_path: Path | None = Field(
+        default=None, description="Isotonic score map (JSON) from `grader eval calibrate`."
+    )
+
+    # evaluation
+    datasets_dir: Path = Field(
+        default=Path("/work/shared/datasets"), description="External human-graded datasets."
+    )
 
     # limits
     max_answer_chars: int = Field(default=20_000, ge=1)
 
     # API
-    api_keys: list[str] = Field(default_factory=list, description="Bearer keys; empty = open.")
-    grade_only_keys: list[str] = Field(default_factory=list)
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Bearer keys (comma-separated); empty = open."
+    )
+    grade_only_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Keys that may only POST /v1/grade."
+    )
     expose_reference: bool = True
+    expose_rubric: bool = Field(default=True, description="Show criteria in GET /v1/questions.")
     log_answers: bool = False
     max_queue: int = Field(default=64, ge=1)
+    api_workers: int = Field(default=2, ge=1, description="Threads grading API requests.")
+    idempotency_ttl_hours: float = Field(default=24, gt=0, description="Keep Idempotency-Keys.")
+
+    @field_validator("api_keys", "grade_only_keys", mode="before")
+    @classmethod
+    def _key_list(cls, v: object) -> object:
+        """Accept 'k1,k2' or a JSON list from the environment."""
+        if isinstance(v, str):
+            v = v.strip()
+            if v.startswith("["):
+                return json.loads(v)
+            return [k.strip() for k in v.split(",") if k.strip()]
+        return v
 
     @field_validator("judge")
     @classmethod
     def _judge_name(cls, v: str) -> str:
         kind = v.split(":", 1)[0]
-        if kind not in {"local", "fake", "none", "openai", "openai-compatible"}:
+        if kind not in {"local", "fake", "none", "similarity", "openai", "openai-compatible"}:
             raise ValueError(
-                "expected 'local', 'fake', 'none', 'openai:<model>' or 'openai-compatible:<model>'"
+                "expected 'local', 'fake', 'none', 'similarity', 'openai:<model>' or "
+                "'openai-compatible:<model>'"
             )
         return v
 
@@ -100,6 +151,7 @@ class Settings(BaseSettings):
             "embedder",
             "judge",
             "local_model_path",
+            "local_prompt",
             "seed",
             "min_answer_words",
             "min_alpha_ratio",
@@ -109,6 +161,8 @@ class Settings(BaseSettings):
             "met_probability",
             "partial_probability",
             "misconception_probability",
+            "similarity_center",
+            "similarity_slope",
         ]
         blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

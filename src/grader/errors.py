@@ -12,8 +12,17 @@ what to report to whom::
     │   ├── InvalidAnswerError         answer empty, too large, not text
     │   │   └── AnswerTooLargeError
     │   ├── TranscriptError            file is not a transcript
-    │   └── DatasetError               malformed evaluation dataset
+    │   ├── DatasetError               malformed evaluation dataset
+    │   ├── InvalidRequestError        HTTP request body missing / wrong types
+    │   │   ├── BadEncodingError       body is not UTF-8 text
+    │   │   ├── InvalidJsonError       body is not valid JSON
+    │   │   ├── UnsupportedMediaError  body is not sent as application/json
+    │   │   └── RequestTooLargeError   body over the size limit
+    │   ├── AuthError                  missing or unknown API key
+    │   │   └── ForbiddenError         the key may not do this
+    │   └── IdempotencyConflictError   Idempotency-Key reused with another body
     └── BackendError                   something we depend on failed
+        ├── OverloadedError            grading queue full: retry later
         ├── ModelUnavailableError      model files missing or corrupt
         └── JudgeError                 the judge failed for one answer
             ├── JudgeTimeoutError
@@ -85,10 +94,54 @@ class DatasetError(UserError):
     code = "bad_dataset"
 
 
+class InvalidRequestError(UserError):
+    """An HTTP request the API cannot read (the fields are named in the message)."""
+
+    code = "invalid_request"
+
+
+class BadEncodingError(InvalidRequestError):
+    code = "bad_encoding"
+
+
+class InvalidJsonError(InvalidRequestError):
+    code = "invalid_json"
+
+
+class UnsupportedMediaError(InvalidRequestError):
+    code = "unsupported_media_type"
+
+
+class RequestTooLargeError(InvalidRequestError):
+    code = "request_too_large"
+
+
+class AuthError(UserError):
+    code = "unauthorized"
+
+
+class ForbiddenError(AuthError):
+    code = "forbidden"
+
+
+class IdempotencyConflictError(UserError):
+    code = "idempotency_conflict"
+
+
 class BackendError(GraderError):
     """A dependency (model, judge, store) failed; not the caller's fault."""
 
     code = "backend_error"
+
+
+class OverloadedError(BackendError):
+    """Too many answers waiting; ``retry_after`` is a hint in seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ModelUnavailableError(BackendError):
@@ -97,6 +150,13 @@ class ModelUnavailableError(BackendError):
 
 class JudgeError(BackendError):
     code = "judge_failed"
+
+    # What the failed attempt cost and said (set by remote judges; 0 / None otherwise).
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    raw: str | None = None
 
 
 class JudgeTimeoutError(JudgeError):

@@ -157,6 +157,9 @@ class GradeResult(BaseModel):
     status: Status
     reason: str | None = Field(default=None, description="Why short-circuited or ungraded.")
     score: float | None = None
+    raw_score: float | None = Field(
+        default=None, description="Score before GRADER_CALIBRATION_PATH was applied."
+    )
     max_score: float
     normalized: float | None = Field(default=None, description="score / max_score in [0, 1].")
     level: Level | None = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from dataclasses import replace
 
-from .aggregate import aggregate
+from .aggregate import Aggregate, aggregate, feedback_for, level_for
 from .bank import QuestionBank, load_bank
+from .calibration import load_calibration
 from .config import Settings, load_settings
 from .embeddings import Embedder, make_embedder
 from .errors import AnswerTooLargeError, InvalidAnswerError, JudgeError
@@ -43,6 +45,7 @@ class Grader:
         self.prefilter = Prefilter(self.index, self.embedder, s)
         self.judge: Judge | None = make_judge(s) if judge == "from-settings" else judge  # type: ignore[assignment]
         self.store = store if store is not None else ResultStore(s.database)
+        self.calibration = load_calibration(s.calibration_path) if s.calibration_path else None
         self.load_seconds = round(time.perf_counter() - t0, 3)
         self.config_hash = self._config_hash()
         log.info(
@@ -61,6 +64,7 @@ class Grader:
             self.embedder.name,
             self.judge.name if self.judge else "none",
             self.judge.prompt_version if self.judge else "",
+            self.calibration.digest if self.calibration else "",
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -112,7 +116,12 @@ class Grader:
         t = time.perf_counter()
         try:
             judged = self.judge.judge(
-                JudgeRequest(question, cleaned, {k: h.sentence for k, h in pre.hints.items()})
+                JudgeRequest(
+                    question,
+                    cleaned,
+                    {k: h.sentence for k, h in pre.hints.items()},
+                    {k: h.similarity for k, h in pre.hints.items()},
+                )
             )
         except JudgeError as exc:
             seconds["judge"] = round(time.perf_counter() - t, 4)
@@ -122,13 +131,20 @@ class Grader:
                 f"judge failed: {exc}",
                 flags,
                 seconds,
-                Usage(judge_calls=1, seconds=seconds),
+                Usage(
+                    judge_calls=max(exc.calls, 1),
+                    prompt_tokens=exc.prompt_tokens,
+                    completion_tokens=exc.completion_tokens,
+                    cost_usd=exc.cost_usd,
+                    seconds=seconds,
+                ),
             )
         seconds["judge"] = round(time.perf_counter() - t, 4)
         t = time.perf_counter()
-        agg = aggregate(question, cleaned, judged, pre, self.settings)
+        raw = aggregate(question, cleaned, judged, pre, self.settings)
+        agg = self._calibrated(question, raw)
         seconds["aggregate"] = round(time.perf_counter() - t, 4)
-        reasons = list(agg.review_reasons)
+        reasons = [*agg.review_reasons, *judged.review_reasons]
         if injections:
             reasons.append(
                 f"answer tried to instruct the grader ({len(injections)} sentence(s) "
@@ -139,6 +155,7 @@ class Grader:
             question_number=question.number,
             status="graded",
             score=agg.score,
+            raw_score=raw.score,
             max_score=question.rubric.max_points,
             normalized=agg.normalized,
             level=agg.level,
@@ -155,9 +172,20 @@ class Grader:
                 judge_calls=judged.calls,
                 prompt_tokens=judged.prompt_tokens,
                 completion_tokens=judged.completion_tokens,
+                cost_usd=judged.cost_usd,
                 seconds=seconds,
             ),
         )
+
+    def _calibrated(self, question: Question, agg: Aggregate) -> Aggregate:
+        """The aggregate with GRADER_CALIBRATION_PATH applied to its score (graded answers only)."""
+        if self.calibration is None:
+            return agg
+        normalized = round(self.calibration.apply(agg.normalized), 4)
+        score = round(normalized * question.rubric.max_points, 2)
+        level = level_for(normalized)
+        fb = feedback_for(question, agg.criteria, agg.misconceptions, score, level)
+        return replace(agg, score=score, normalized=normalized, level=level, feedback=fb)
 
     def _short_circuit(
         self, question: Question, pre: PrefilterOutcome, flags: list[str], seconds: dict[str, float]
@@ -182,6 +210,7 @@ class Grader:
                 "status": "short_circuited",
                 "reason": pre.reason,
                 "score": 0.0,
+                "raw_score": 0.0,
                 "max_score": rubric.max_points,
                 "normalized": 0.0,
                 "level": "none",
@@ -234,6 +263,7 @@ class Grader:
             judge_model=model,
             seed=self.settings.seed,
             config_hash=self.config_hash,
+            calibration=self.calibration.name if self.calibration else None,
         )
 
 

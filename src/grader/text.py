@@ -83,6 +83,10 @@ _INJECTION_PATTERNS = [
     r"\b(as|dear) (the|an?) (grader|evaluator|examiner|ai|llm|language model)\b",
     r"\b(answer|respond|reply|output|say)\b.{0,20}\b(yes|\"yes\"|'yes')\b.{0,30}\b(every|all|each)\b",
     r"\bnew instructions?\b",
+    r"\bnote to (the )?(ai|grader|model|system|evaluator|examiner|llm|assistant)\b",
+    r"\b(respond|answer|reply|say|output)\b.{0,15}\byes\b",
+    r"\b(each|every|all)\b.{0,40}\bis yes\b",
+    r"\b(forget|skip|bypass|override)\b.{0,20}\b(rubric|instructions?|criteria|scoring|grading)\b",
     r"\b(mark|grade|consider|treat)\b.{0,30}\b(criteria|criterion|everything|all)\b.{0,15}\b(met|satisfied|correct)\b",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.I | re.M)

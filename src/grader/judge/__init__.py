@@ -1,7 +1,8 @@
 """Judges behind one seam, picked by name; heavy backends are imported lazily.
 
 Names: ``local`` (embedded llama.cpp, the default), ``fake`` / ``fake:fail`` /
-``fake:timeout`` (tests), ``openai:<model>`` and ``openai-compatible:<model>``.
+``fake:timeout`` (tests), ``similarity`` (embedding similarity only, no LLM),
+``openai:<model>`` and ``openai-compatible:<model>``.
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ def make_judge(settings: Settings) -> Judge | None:
         from .fake import FakeJudge
 
         return FakeJudge(mode=arg or "overlap")
+    if kind == "similarity":
+        from .similarity import SimilarityJudge
+
+        return SimilarityJudge.from_settings(settings)
     if kind == "local":
         from .local import LocalJudge
 
         return LocalJudge.from_settings(settings)
     if kind in ("openai", "openai-compatible"):
-        raise ConfigError(
-            f"judge backend {kind!r} is not available in this version; use GRADER_JUDGE=local"
-        )
+        from .openai_judge import OpenAIJudge
+
+        return OpenAIJudge.from_settings(settings)
     raise ConfigError(f"unknown judge {settings.judge!r}")

@@ -14,6 +14,7 @@ class JudgeRequest:
     question: Question
     answer: str  # already stripped of injection attempts; always treated as data
     hints: dict[str, str | None] = field(default_factory=dict)  # criterion id -> best sentence
+    similarities: dict[str, float] = field(default_factory=dict)  # criterion id -> its similarity
 
 
 @dataclass
@@ -33,6 +34,8 @@ class JudgeResponse:
     completion_tokens: int = 0
     summary: str | None = None
     raw: str | None = None  # kept for audit when the backend returns text
+    cost_usd: float | None = None  # from GRADER_JUDGE_PRICES, remote judges only
+    review_reasons: list[str] = field(default_factory=list)  # e.g. evidence not in the answer
 
 
 class Judge(Protocol):

@@ -1,0 +1,141 @@
+"""Dependencies: the app's state (settings, grader, pool, stores) and API-key checks.
+
+Routes take what they need through the ``Annotated`` aliases below, so tests can
+override any of them with ``app.dependency_overrides``::
+
+    async def route(grader: GraderDep, key: GradeKey) -> ...
+
+Auth: with no keys configured (``GRADER_API_KEYS`` and ``GRADER_GRADE_ONLY_KEYS``
+empty) the API is open.  Otherwise every route that takes ``GradeKey`` or
+``ReadKey`` needs ``Authorization: Bearer <key>``: keys from ``GRADER_API_KEYS``
+may do everything, keys from ``GRADER_GRADE_ONLY_KEYS`` may only grade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..config import Settings
+from ..errors import AuthError, BadEncodingError, ForbiddenError, ModelUnavailableError
+from ..pipeline import Grader
+from .pool import GradingPool
+
+if TYPE_CHECKING:
+    from .idempotency import IdempotencyStore
+    from .metrics import Metrics
+
+
+@dataclass
+class ApiState:
+    """Everything the routes share; lives on ``app.state.api``."""
+
+    settings: Settings
+    metrics: Metrics
+    grader: Grader | None = None
+    pool: GradingPool | None = None
+    idempotency: IdempotencyStore | None = None
+    ready: bool = False
+    load_seconds: float | None = None
+    public_url: str | None = None
+    extras: dict[str, object] = field(default_factory=dict)  # room for later routers
+
+
+def get_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+
+
+def get_settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+def get_grader(state: StateDep) -> Grader:
+    if state.grader is None or not state.ready:
+        raise ModelUnavailableError("the service is starting or stopping; retry in a few seconds")
+    return state.grader
+
+
+def get_pool(state: StateDep) -> GradingPool:
+    if state.pool is None or not state.ready:
+        raise ModelUnavailableError("the service is starting or stopping; retry in a few seconds")
+    return state.pool
+
+
+async def require_utf8_body(request: Request) -> None:
+    """JSON must be UTF-8 (RFC 8259); Python's json would also take UTF-16/32: refuse it."""
+    try:
+        (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadEncodingError(
+            "the body is not UTF-8 text: send the answer as a JSON string in a UTF-8 encoded body"
+        ) from None
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+GraderDep = Annotated[Grader, Depends(get_grader)]
+PoolDep = Annotated[GradingPool, Depends(get_pool)]
+
+# --------------------------------------------------------------------------- auth
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from GRADER_API_KEYS (or GRADER_GRADE_ONLY_KEYS to grade only).",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _matches(key: str, keys: list[str]) -> bool:
+    # Compare every key in constant time so timing does not reveal a prefix.
+    found = False
+    for candidate in keys:
+        found |= hmac.compare_digest(key.encode(), candidate.encode())
+    return found
+
+
+def _principal(key: str) -> str:
+    """A stable, non-secret name for a key (logs, idempotency scope)."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _check(settings: Settings, creds: HTTPAuthorizationCredentials | None, grade: bool) -> str:
+    if not settings.api_keys and not settings.grade_only_keys:
+        return "anonymous"
+    if creds is None or not creds.credentials:
+        raise AuthError(
+            "missing API key: send the header 'Authorization: Bearer <key>' "
+            "with a key the operator configured in GRADER_API_KEYS"
+        )
+    key = creds.credentials
+    if _matches(key, settings.api_keys):
+        return _principal(key)
+    if _matches(key, settings.grade_only_keys):
+        if grade:
+            return _principal(key)
+        raise ForbiddenError(
+            "this API key may only grade answers (POST /v1/grade); reading the bank "
+            "or the metrics needs a key from GRADER_API_KEYS"
+        )
+    raise AuthError("unknown API key: check the key, or ask the operator for a valid one")
+
+
+def require_grade_key(settings: SettingsDep, creds: Credentials) -> str:
+    """Any configured key (full or grade-only); returns the caller's principal."""
+    return _check(settings, creds, grade=True)
+
+
+def require_read_key(settings: SettingsDep, creds: Credentials) -> str:
+    """A full key from GRADER_API_KEYS; returns the caller's principal."""
+    return _check(settings, creds, grade=False)
+
+
+GradeKey = Annotated[str, Depends(require_grade_key)]
+ReadKey = Annotated[str, Depends(require_read_key)]

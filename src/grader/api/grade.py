@@ -1,0 +1,179 @@
+"""``POST /v1/grade``: grade one answer.
+
+Cheap checks run on the event loop (question lookup, size limit, idempotency);
+the pipeline itself runs in the bounded :class:`GradingPool`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from ..errors import AnswerTooLargeError, IdempotencyConflictError, OverloadedError
+from ..models import GradeResult, Question
+from .deps import GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
+from .errors import error_responses
+from .idempotency import fingerprint, scoped_key
+from .schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
+
+log = logging.getLogger("grader.api.grade")
+router = APIRouter(prefix="/v1", tags=["grading"])
+
+_BODY_EXAMPLES: dict[str, Any] = {
+    "by id": {
+        "summary": "A good answer, question by id",
+        "value": {"question_id": "q01-dropout", "answer": GOOD_ANSWER, "candidate_id": "cand-042"},
+    },
+    "by number": {
+        "summary": "Question by number, with metadata",
+        "value": {
+            "question_number": 1,
+            "answer": "Dropout turns off random neurons while training so the net overfits less.",
+            "metadata": {"interview": "2024-05-01"},
+        },
+    },
+    "empty": {
+        "summary": "An empty answer (decided by the prefilter: 0 points)",
+        "value": {"question_id": "q01-dropout", "answer": ""},
+    },
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Retry-safe key: the same key and body return the stored result "
+        "(header Idempotent-Replayed: true); the same key with another body is a 409.",
+        examples=["4c1f2a7e-retry-safe"],
+    ),
+]
+
+
+@router.post(
+    "/grade",
+    summary="Grade one answer",
+    description="Scores the answer against the question's rubric and reference answer, with "
+    "per-criterion verdicts, evidence quoted from the answer and feedback. "
+    "`status` is `graded`, `short_circuited` (decided by the prefilter, e.g. empty or "
+    "off-topic) or `ungraded` (the judge failed: no score, a reason; retry later).",
+    response_model=GradeResponse,
+    dependencies=[Depends(require_utf8_body)],
+    responses={
+        200: {
+            "description": "The grade.",
+            "content": {"application/json": {"example": GRADE_EXAMPLE}},
+        },
+        **error_responses(400, 401, 404, 409, 413, 415, 422, 503),
+    },
+)
+async def grade(
+    request: Request,
+    _key: GradeKey,
+    state: StateDep,
+    grader: GraderDep,
+    pool: PoolDep,
+    body: Annotated[GradeBody, Body(openapi_examples=_BODY_EXAMPLES)],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    question = grader.bank.get(body.question_key)
+    limit = state.settings.max_answer_chars
+    if len(body.answer) > limit:
+        raise AnswerTooLargeError(
+            f"answer has {len(body.answer):,} characters; the limit is {limit:,} "
+            "(GRADER_MAX_ANSWER_CHARS). Shorten the answer."
+        )
+    if idempotency_key is None:
+        payload, replayed = (await _grade(request, state, pool, question, body))[0], False
+    else:
+        payload, replayed = await _idempotent(
+            request, state, pool, question, body, scoped_key(_key, idempotency_key)
+        )
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return Response(payload, media_type="application/json", headers=headers)
+
+
+async def _grade(
+    request: Request, state: StateDep, pool: PoolDep, question: Question, body: GradeBody
+) -> tuple[str, GradeResult]:
+    assert state.grader is not None
+    t0 = time.perf_counter()
+    try:
+        result: GradeResult = await pool.run(state.grader.grade, question.id, body.answer)
+    except OverloadedError:
+        state.metrics.rejected.inc()
+        raise
+    seconds = time.perf_counter() - t0
+    state.metrics.observe_grade(result, seconds)
+    _log_grade(request, state, body, result, seconds)
+    response = GradeResponse(
+        **result.model_dump(), candidate_id=body.candidate_id, metadata=body.metadata
+    )
+    return response.model_dump_json(), result
+
+
+async def _idempotent(
+    request: Request,
+    state: StateDep,
+    pool: PoolDep,
+    question: Question,
+    body: GradeBody,
+    key: str,
+) -> tuple[str, bool]:
+    store = state.idempotency
+    assert store is not None
+    fp = fingerprint(
+        {
+            "question_id": question.id,
+            **body.model_dump(include={"answer", "candidate_id", "metadata"}),
+        }
+    )
+    async with store.locks.hold(key):  # concurrent retries with one key grade once
+        stored = await run_in_threadpool(store.get, key)
+        if stored is not None:
+            if stored.fingerprint != fp:
+                raise IdempotencyConflictError(
+                    "this Idempotency-Key was used with a different request body: "
+                    "use a new key for a new request"
+                )
+            state.metrics.idempotent_replays.inc()
+            return stored.body, True
+        payload, result = await _grade(request, state, pool, question, body)
+        if result.status != "ungraded":  # a failure is graded again on retry, not replayed
+            await run_in_threadpool(store.put, key, fp, payload)
+        return payload, False
+
+
+def _log_grade(
+    request: Request, state: StateDep, body: GradeBody, result: GradeResult, seconds: float
+) -> None:
+    fields: dict[str, Any] = {
+        "request_id": request.scope.get("state", {}).get("request_id"),
+        "question_id": result.question_id,
+        "candidate_id": body.candidate_id,
+        "status": result.status,
+        "score": result.score,
+        "max_score": result.max_score,
+        "needs_review": result.needs_review,
+        "cache_hit": result.usage.cache_hit,
+        "judge_calls": result.usage.judge_calls,
+        "answer_chars": len(body.answer),
+        "ms": round(seconds * 1000, 1),
+    }
+    if state.settings.log_answers:
+        fields["answer"] = body.answer
+    log.info(
+        "graded %s: %s %s/%g",
+        result.question_id,
+        result.status,
+        "-" if result.score is None else f"{result.score:g}",
+        result.max_score,
+        extra={"fields": fields},
+    )

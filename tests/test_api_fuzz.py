@@ -1,0 +1,45 @@
+"""Fuzz the API from its own OpenAPI schema (schemathesis): no 5xx, responses match the schema.
+
+Auth is on (so the ``ignored_auth`` check has something to verify) and the number
+of examples per operation is bounded so the whole run stays well under a minute.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import schemathesis
+from api_support import FULL_KEY, make_app
+from schemathesis import Case, Config
+
+MAX_EXAMPLES = 25
+
+CONFIG = f"""
+seed = 20240501
+suppress-health-check = ["too_slow", "filter_too_much", "data_too_large"]
+
+[generation]
+max-examples = {MAX_EXAMPLES}
+mode = "all"
+
+[checks.negative_data_rejection]
+# 413 is the documented answer for an answer over its maxLength
+expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422"]
+"""
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> schemathesis.BaseSchema:
+    tmp: Path = tmp_path_factory.mktemp("fuzz")
+    app = make_app(tmp, api_keys=[FULL_KEY], max_answer_chars=2000)
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=Config.from_str(CONFIG))
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+def test_api_conforms_to_its_schema(case: Case) -> None:
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {FULL_KEY}"})
+    assert response.status_code < 500
