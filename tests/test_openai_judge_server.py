@@ -113,7 +113,7 @@ def settings(tmp_path: Path, url: str, **kw: Any) -> Settings:
         "judge_timeout": 120.0,
         "judge_max_retries": 1,
         "judge_max_reasks": 1,
-        "judge_max_tokens": 400,
+        "judge_max_tokens": 256,
     }
     base.update(kw)
     return Settings(**base)

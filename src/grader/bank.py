@@ -163,7 +163,10 @@ class QuestionBank:
 
     def get(self, key: str | int) -> Question:
         """Look up by id (``q04-backpropagation``), number (``4``) or ``q4``/``q04``."""
-        if isinstance(key, int) or (isinstance(key, str) and key.strip().isdigit()):
+        # isdecimal + isascii: '²'.isdigit() is True but int('²') fails (found by the API fuzzer)
+        if isinstance(key, int) or (
+            isinstance(key, str) and key.strip().isascii() and key.strip().isdecimal()
+        ):
             number = int(key)
             if number in self._by_number:
                 return self._by_number[number]

@@ -224,6 +224,7 @@ def serve(
         f"grader API on [bold]{url}[/bold] — interactive docs: [bold]{url}/docs[/bold] "
         "(loading models…)",
         highlight=False,
+        soft_wrap=True,
     )
     run_server(settings, host, port, log_level, json_logs=not text_logs)
 

@@ -71,15 +71,15 @@ class Settings(BaseSettings):
     n_ctx: int = Field(default=4096, ge=512)
     seed: int = 0
     # judge=similarity: P(met) = 1 / (1 + exp(-slope * (similarity - center)))
-    similarity_center: float = Field(default=0.5, ge=-1, le=1)
-    similarity_slope: float = Field(default=12.0, gt=0)
+    similarity_center: float = Field(default=0.58, ge=-1, le=1)
+    similarity_slope: float = Field(default=7.0, gt=0)
 
     # prefilter thresholds (calibrated on evals/datasets/nn46; see README)
     min_answer_words: int = Field(default=3, ge=0)
     min_alpha_ratio: float = Field(default=0.5, ge=0, le=1)
     copied_question_similarity: float = Field(default=0.93, gt=0, le=1)
-    off_topic_max_similarity: float = Field(default=0.25, ge=-1, le=1)
-    off_topic_margin: float = Field(default=0.15, ge=0, le=2)
+    off_topic_max_similarity: float = Field(default=0.45, ge=-1, le=1)
+    off_topic_margin: float = Field(default=0.25, ge=0, le=2)
 
     # aggregation
     met_probability: float = Field(default=0.5, gt=0, lt=1)
@@ -97,6 +97,13 @@ class Settings(BaseSettings):
 
     # limits
     max_answer_chars: int = Field(default=20_000, ge=1)
+
+    # transcripts (grader/matching.py; threshold calibrated with bench/bench_matching.py)
+    transcript_match_threshold: float = Field(default=0.45, ge=-1, le=1)
+    transcript_review_confidence: float = Field(default=0.55, ge=-1, le=1)
+    transcript_review_margin: float = Field(default=0.03, ge=0, le=2)
+    transcript_workers: int = Field(default=4, ge=1, description="Answers graded at once.")
+    transcript_max_turns: int = Field(default=300, ge=1)
 
     # API
     api_keys: Annotated[list[str], NoDecode] = Field(

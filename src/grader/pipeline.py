@@ -40,12 +40,12 @@ class Grader:
         self.settings = s = settings or load_settings()
         t0 = time.perf_counter()
         self.bank = bank or load_bank(s.bank_dir)
+        self.calibration = load_calibration(s.calibration_path) if s.calibration_path else None
         self.embedder = embedder or make_embedder(s.embedder, s.n_threads)
         self.index = BankIndex(self.bank, self.embedder, s.cache_dir)
         self.prefilter = Prefilter(self.index, self.embedder, s)
         self.judge: Judge | None = make_judge(s) if judge == "from-settings" else judge  # type: ignore[assignment]
         self.store = store if store is not None else ResultStore(s.database)
-        self.calibration = load_calibration(s.calibration_path) if s.calibration_path else None
         self.load_seconds = round(time.perf_counter() - t0, 3)
         self.config_hash = self._config_hash()
         log.info(

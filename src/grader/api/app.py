@@ -149,23 +149,11 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     )
     body = schema.get("components", {}).get("schemas", {}).get("GradeBody")
     if body:
-        props = body["properties"]
-        props["answer"]["maxLength"] = settings.max_answer_chars
-        for name in ("question_id", "question_number", "candidate_id"):
-            props[name] = _without_null(props[name])
+        body["properties"]["answer"]["maxLength"] = settings.max_answer_chars
     if not (settings.api_keys or settings.grade_only_keys):
         _strip_auth(schema)
     app.openapi_schema = schema
     return schema
-
-
-def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
-    """``anyOf: [{X}, {null}]`` -> ``{X}``: optional fields are omitted, not sent as null."""
-    options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
-    if len(options) != 1:
-        return prop
-    rest = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
-    return {**options[0], **rest}
 
 
 def _strip_auth(schema: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ _PING_TIMEOUT = 5.0
     summary="Liveness: the process is up",
     description="Always open (no API key). 200 as long as the process serves requests.",
 )
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health(status="ok")
 
 

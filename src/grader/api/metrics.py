@@ -108,6 +108,6 @@ grader_grades_total{status="short_circuited"} 3.0
         **error_responses(401, 403),
     },
 )
-def metrics(request: Request, _key: ReadKey) -> Response:
+async def metrics(request: Request, _key: ReadKey) -> Response:
     state = request.app.state.api
     return Response(state.metrics.render(state.pool), media_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -3,7 +3,8 @@
 For every HTTP request it:
 
 * picks a request id (the caller's ``X-Request-ID`` if it looks sane, else a new
-  one), stores it in ``scope["state"]`` and returns it in ``X-Request-ID``;
+  one), stores it in ``scope["state"]`` and returns it in ``X-Request-ID``, with the
+  time spent in the app in ``Server-Timing: app;dur=<ms>``;
 * refuses bodies over the size limit with 413 before they are read;
 * turns any unexpected exception into a 500 with a generic message and the
   request id (the traceback goes to the log, never to the client);
@@ -77,7 +78,10 @@ class RequestContextMiddleware:
             nonlocal status, started
             if message["type"] == "http.response.start":
                 started, status = True, message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", rid)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", rid)
+                elapsed_ms = (time.perf_counter() - t0) * 1000
+                headers.append("Server-Timing", f"app;dur={elapsed_ms:.2f}")
             await send(message)
 
         try:

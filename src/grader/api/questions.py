@@ -24,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["bank"])
     description="Every question with its id, number, text, topics and rubric version.",
     responses=error_responses(401, 403),
 )
-def list_questions(grader: GraderDep, _key: ReadKey) -> QuestionList:
+async def list_questions(grader: GraderDep, _key: ReadKey) -> QuestionList:
     items = [summary_of(q) for q in grader.bank]
     return QuestionList(count=len(items), questions=items)
 
@@ -36,7 +36,7 @@ def list_questions(grader: GraderDep, _key: ReadKey) -> QuestionList:
     "reference answer unless the operator hides them.",
     responses=error_responses(401, 403, 404),
 )
-def get_question(
+async def get_question(
     grader: GraderDep,
     settings: SettingsDep,
     _key: ReadKey,

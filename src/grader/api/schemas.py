@@ -21,16 +21,19 @@ GOOD_ANSWER = (
 
 
 class GradeBody(BaseModel):
-    """One answer to grade.  Name the question by ``question_id`` *or* ``question_number``.
-
-    The published schema shows the optional fields as non-nullable (omit them rather
-    than sending null); null is still accepted.
-    """
+    """One answer to grade.  Name the question by ``question_id`` *or* ``question_number``."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "oneOf": [{"required": ["question_id"]}, {"required": ["question_number"]}],
+            # exactly one of the two, not null
+            "oneOf": [
+                {"required": ["question_id"], "properties": {"question_id": {"type": "string"}}},
+                {
+                    "required": ["question_number"],
+                    "properties": {"question_number": {"type": "integer"}},
+                },
+            ],
             "examples": [{"question_id": "q01-dropout", "answer": GOOD_ANSWER}],
         },
     )

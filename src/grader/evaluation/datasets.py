@@ -31,12 +31,8 @@ from ..config import REPO_ROOT
 from ..errors import DatasetError, UnknownQuestionError
 from ..models import Verdict
 
-SEMEVAL_SPLITS = (
-    "train",
-    "test-unseen-answers",
-    "test-unseen-questions",
-    "test-unseen-domains",
-)
+_SPLITS = ("train", "test-unseen-answers", "test-unseen-questions")
+SEMEVAL_SPLITS = {"scientsbank": (*_SPLITS, "test-unseen-domains"), "beetle": _SPLITS}
 MAX_PROBLEMS_SHOWN = 25
 
 
@@ -238,10 +234,13 @@ def load_dataset(spec: str, datasets_dir: Path, bank: QuestionBank | None = None
     elif name == "mohler":
         dataset = load_mohler(datasets_dir)
     elif name in ("semeval-scientsbank", "semeval-beetle"):
-        split = split or "test-unseen-answers"
-        if split not in SEMEVAL_SPLITS:
-            raise DatasetError(f"unknown split {split!r}: expected one of {SEMEVAL_SPLITS}")
-        dataset = load_semeval(name.removeprefix("semeval-"), split, datasets_dir)
+        corpus, split = name.removeprefix("semeval-"), split or "test-unseen-answers"
+        if split not in SEMEVAL_SPLITS[corpus]:
+            raise DatasetError(
+                f"unknown split {split!r} of {corpus}: use {name}:<split> with one of "
+                f"{', '.join(SEMEVAL_SPLITS[corpus])}"
+            )
+        dataset = load_semeval(corpus, split, datasets_dir)
     elif Path(spec).exists():
         dataset = load_path(Path(spec))
     else:

@@ -161,54 +161,33 @@ def _prefilter_section(s: dict[str, Any]) -> Section:
     return Section("Prefilter", text, tables)
 
 
-def _criteria_section(s: dict[str, Any], limit: int | None) -> Section | None:
+def _criteria_sections(s: dict[str, Any], limit: int | None) -> list[Section]:
     c = s.get("criteria")
     if not c:
-        return None
+        return []
     o = c["overall"]
     text = [
         f"{o['n']} criterion verdicts: 3-way agreement {fmt(o['agreement'])}, met-vs-not "
         f"accuracy {fmt(o['met_accuracy'])}, F1(met) {fmt(o['met_f1'])}; humans say met "
         f"{fmt(o['human_met_rate'])}, the grader {fmt(o['pred_met_rate'])}."
     ]
-    per = sorted(c["per_criterion"], key=lambda r: (r["agreement"] or 0, r["question_id"]))
-    if limit is not None and len(per) > limit:
-        text.append(
-            f"The {limit} criteria with the lowest agreement (all in report.html / metrics.json):"
-        )
-        per = per[:limit]
-    head = [
-        "question",
-        "criterion",
-        "n",
-        "agreement",
-        "met accuracy",
-        "F1 met",
-        "human met",
-        "grader met",
-    ]
-    rows = [
-        [
-            r["question_id"],
-            r["criterion_id"],
-            fmt(r["n"]),
-            fmt(r["agreement"]),
-            fmt(r["met_accuracy"]),
-            fmt(r["met_f1"]),
-            fmt(r["human_met_rate"]),
-            fmt(r["pred_met_rate"]),
-        ]
-        for r in per
-    ]
     verdicts = ["not_met", "partial", "met"]
     confusion = [
         [f"human {v}", *map(str, row)] for v, row in zip(verdicts, o["confusion"], strict=True)
     ]
-    return Section(
-        "Rubric criteria",
-        text,
-        [(["", *[f"grader {v}" for v in verdicts]], confusion), (head, rows)],
+    overall = Section(
+        "Rubric criteria", text, [(["", *[f"grader {v}" for v in verdicts]], confusion)]
     )
+    per = sorted(c["per_criterion"], key=lambda r: (r["agreement"] or 0, r["question_id"]))
+    note = ["Sorted by 3-way agreement, lowest first."]
+    if limit is not None and len(per) > limit:
+        note = [f"The {limit} lowest of {len(per)} (all in report.html and metrics.json)."]
+        per = per[:limit]
+    keys = ["n", "agreement", "met_accuracy", "met_f1", "human_met_rate", "pred_met_rate"]
+    head = ["question", "criterion", "n", "agreement", "met accuracy", "F1 met", "human met",
+            "grader met"]  # fmt: skip
+    rows = [[r["question_id"], r["criterion_id"], *[fmt(r[k]) for k in keys]] for r in per]
+    return [overall, Section("Per criterion", note, [(head, rows)])]
 
 
 def _questions_section(s: dict[str, Any]) -> Section:
@@ -286,7 +265,7 @@ def sections(s: dict[str, Any], criteria_limit: int | None = None) -> list[Secti
             + ").",
             f"Config **{meta['config']}** ({meta.get('config_description') or 'no description'}): "
             f"judge `{meta['judge']}`, embedder `{meta['embedder']}`, calibration "
-            f"`{meta['calibration']}`, config hash `{meta['config_hash']}`.",
+            f"`{meta['calibration'] or 'none'}`, config hash `{meta['config_hash']}`.",
             *meta.get("notes", []),
         ],
     )
@@ -295,7 +274,7 @@ def sections(s: dict[str, Any], criteria_limit: int | None = None) -> list[Secti
         _scores_section(s),
         _labels_section(s),
         _prefilter_section(s),
-        _criteria_section(s, criteria_limit),
+        *_criteria_sections(s, criteria_limit),
         _questions_section(s),
         _cost_section(s),
     ]

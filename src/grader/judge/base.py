@@ -21,6 +21,7 @@ class JudgeRequest:
 class CriterionJudgement:
     probability: float  # P(criterion met), 0..1
     evidence: str | None = None  # quote the judge claims is in the answer
+    score: float | None = None  # backend's raw score (e.g. logit of P(yes)), kept for audit
 
 
 @dataclass

@@ -14,9 +14,9 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..config import Settings
 from ..errors import JudgeError, ModelUnavailableError
 from ..models import Question
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
+from .calibration import ProbeCalibration
 from .model_files import MODEL_FILE, Progress, ensure_model
 
 PROMPT = "checklist-v2"
@@ -45,8 +46,8 @@ class LocalJudge:
         n_ctx: int = 4096,
         seed: int = 0,
         parallel: bool = True,
-        cache_dir: Path | None = None,
         prompt: str = PROMPT,
+        cache_dir: Path | None = None,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -73,10 +74,8 @@ class LocalJudge:
         self.name = f"local:{self.model}"
         self.prompt = Prompt.load(prompt)
         self.prompt_version = prompt
-        self._anchor_file = (
-            cache_dir / "anchors" / f"{self.model}-{prompt}.json" if cache_dir else None
-        )
-        self._anchors = self._load_anchors()
+        self.calibration = ProbeCalibration.load(self.model, prompt)
+        self._cache = _LogitCache(cache_dir / "probe-logits.sqlite") if cache_dir else None
         self._lock = threading.Lock()
         self._yes = self._token_ids(YES)
         self._no = self._token_ids(NO)
@@ -92,8 +91,8 @@ class LocalJudge:
             settings.n_threads,
             settings.n_ctx,
             settings.seed,
-            cache_dir=settings.cache_dir,
             prompt=settings.local_prompt,
+            cache_dir=settings.cache_dir,
         )
 
     def _token_ids(self, words: Sequence[str]) -> list[int]:
@@ -159,48 +158,29 @@ class LocalJudge:
         logits = np.ctypeslib.as_array(raw, shape=(self._n_vocab,))
         return _p_yes_from_logits(logits, self._yes, self._no)
 
-    def _logits_for(self, question: Question, answer: str, only: int | None = None) -> list[float]:
-        """logit P(yes) of every probe (criteria, then misconceptions), or of probe ``only``."""
+    def _logits_for(self, question: Question, answer: str) -> list[float]:
+        """logit P(yes) of every probe: criteria first, then misconceptions (cached)."""
+        key = _probe_key(self.model, self.prompt_version, question, answer)
+        if self._cache is not None and (hit := self._cache.get(key)) is not None:
+            return hit
+        logits = self._evaluate(question, answer)
+        if self._cache is not None:
+            self._cache.put(key, logits)
+        return logits
+
+    def _evaluate(self, question: Question, answer: str) -> list[float]:
         shared, answer_tokens = self._segments(question, answer)
         rubric = question.rubric
         probes = [self._probe("criterion", c.description) for c in rubric.criteria]
         probes += [self._probe("misconception", m.description) for m in rubric.misconceptions]
-        if only is not None:
-            probes = [probes[only]]
         return [_logit(p) for p in self._probe_all(shared + answer_tokens, probes)]
 
-    def _anchors_for(self, question: Question) -> _Anchors:
-        """Logits of each probe on anchor answers, computed once per question (cached on disk).
-
-        A small model says "yes" to almost anything, so raw P(yes) is read relative
-        to what the same probe gives for a non-answer (floor) and for an answer that
-        states exactly the rubric point (ceiling: the criterion's or misconception's
-        own description given as the answer).  The reference answer is not an anchor,
-        so grading it remains a real check of the rubric.
-        """
-        key = _anchor_key(question, self.model, self.prompt_version)
-        if key in self._anchors:
-            return self._anchors[key]
-        rubric = question.rubric
-        items = [c.description for c in rubric.criteria]
-        items += [m.description for m in rubric.misconceptions]
-        floor = self._logits_for(question, NULL_ANSWER)
-        ceiling = [self._logits_for(question, text, only=i)[0] for i, text in enumerate(items)]
-        n = len(rubric.criteria)
-        pairs = list(zip(floor, ceiling, strict=True))
-        anchors = _Anchors(criteria=pairs[:n], misconceptions=pairs[n:])
-        self._anchors[key] = anchors
-        self._save_anchors()
-        return anchors
-
     def judge(self, request: JudgeRequest) -> JudgeResponse:
-        question = request.question
-        rubric = question.rubric
+        rubric = request.question.rubric
         with self._lock:
             before = self.tokens_evaluated
             try:
-                anchors = self._anchors_for(question)
-                logits = self._logits_for(question, request.answer)
+                logits = self._logits_for(request.question, request.answer)
             except JudgeError:
                 raise
             except Exception as exc:  # llama.cpp failures become an ungraded result
@@ -208,70 +188,61 @@ class LocalJudge:
                 raise JudgeError(f"local model failed: {exc}") from exc
             evaluated = self.tokens_evaluated - before
         n = len(rubric.criteria)
+        cal = self.calibration
         criteria = {
             c.id: CriterionJudgement(
-                _between(logits[i], *anchors.criteria[i]), request.hints.get(c.id)
+                cal.criterion(logits[i], request.similarities.get(c.id, 0.0)),
+                request.hints.get(c.id),
+                score=round(logits[i], 4),
             )
             for i, c in enumerate(rubric.criteria)
         }
         miscon = {
-            m.id: CriterionJudgement(_between(logits[n + i], *anchors.misconceptions[i]))
+            m.id: CriterionJudgement(
+                cal.misconception(logits[n + i]), score=round(logits[n + i], 4)
+            )
             for i, m in enumerate(rubric.misconceptions)
         }
         return JudgeResponse(
             criteria,
             miscon,
             model=self.model,
-            prompt_version=self.prompt_version,
+            prompt_version=f"{self.prompt_version}+{cal.version}",
             calls=len(criteria) + len(miscon),
             prompt_tokens=evaluated,
             completion_tokens=0,
         )
 
-    # -- anchor cache on disk -------------------------------------------------------------
 
-    def _load_anchors(self) -> dict[str, _Anchors]:
-        if self._anchor_file is None or not self._anchor_file.exists():
-            return {}
-        try:
-            data = json.loads(self._anchor_file.read_text())
-            return {k: _Anchors(**v) for k, v in data.items()}
-        except (OSError, ValueError, TypeError):
-            return {}  # a damaged cache is recomputed
-
-    def _save_anchors(self) -> None:
-        if self._anchor_file is None:
-            return
-        self._anchor_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._anchor_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({k: asdict(v) for k, v in self._anchors.items()}))
-        tmp.replace(self._anchor_file)
+def _probe_key(model: str, prompt: str, question: Question, answer: str) -> str:
+    blob = json.dumps([model, prompt, question.text, question.rubric.model_dump(), answer])
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
-NULL_ANSWER = "I don't know."
-MIN_SPREAD = 1.0  # logits; below this the anchors do not separate and a unit scale is used
+class _LogitCache:
+    """Raw probe logits by (model, prompt, question, rubric, answer).
 
+    They do not depend on the calibration or the aggregation settings, so refitting
+    those re-scores stored answers without running the model again.
+    """
 
-@dataclass
-class _Anchors:
-    criteria: list[tuple[float, float]]  # (floor, ceiling) logit per criterion
-    misconceptions: list[tuple[float, float]]
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS logits (key TEXT PRIMARY KEY, v TEXT)")
 
+    def get(self, key: str) -> list[float] | None:
+        row = self._db.execute("SELECT v FROM logits WHERE key = ?", (key,)).fetchone()
+        return [float(x) for x in json.loads(row[0])] if row else None
 
-def _anchor_key(question: Question, model: str, prompt: str) -> str:
-    blob = json.dumps([model, prompt, question.rubric.model_dump(), question.reference.text])
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    def put(self, key: str, logits: list[float]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO logits VALUES (?, ?)", (key, json.dumps(logits)))
 
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
-
-
-def _between(z: float, floor: float, ceiling: float) -> float:
-    """Where z lies between the floor and ceiling anchors, clipped to 0..1."""
-    spread = max(ceiling - floor, MIN_SPREAD)
-    return round(min(max((z - floor) / spread, 0.0), 1.0), 4)
 
 
 MAX_PARALLEL = 16

@@ -37,7 +37,7 @@ class SimilarityJudge:
 
     prompt_version = PROMPT_VERSION
 
-    def __init__(self, center: float = 0.5, slope: float = 12.0) -> None:
+    def __init__(self, center: float = 0.58, slope: float = 7.0) -> None:
         if slope <= 0:
             raise ValueError("slope must be > 0")
         self.center = center

@@ -94,12 +94,14 @@ def output_schema(rubric: Rubric, strict: bool = False) -> dict[str, Any]:
     """
     schema = _inline_refs(GradingOutput.model_json_schema())
     props = schema["properties"]
-    props["criteria"]["items"]["properties"]["id"]["enum"] = [c.id for c in rubric.criteria]
-    miscon_ids = [m.id for m in rubric.misconceptions]
-    if miscon_ids:
-        props["misconceptions"]["items"]["properties"]["id"]["enum"] = miscon_ids
-    else:
-        props["misconceptions"]["maxItems"] = 0
+    crit, miscon = props["criteria"], props["misconceptions"]
+    crit["items"]["properties"]["id"]["enum"] = [c.id for c in rubric.criteria]
+    crit["minItems"] = crit["maxItems"] = len(rubric.criteria)
+    miscon["maxItems"] = len(rubric.misconceptions)
+    if rubric.misconceptions:
+        miscon["items"]["properties"]["id"]["enum"] = [m.id for m in rubric.misconceptions]
+    # No string maxLength: OpenAI's strict mode rejects it and llama.cpp's grammar for it
+    # is several times slower per token; max tokens bound a rambling reply instead.
     result: dict[str, Any] = _strict(schema) if strict else _strip_titles(schema)
     return result
 

@@ -1,0 +1,114 @@
+"""Calibrate the transcript question-matching threshold with the real embedding model.
+
+    .venv/bin/python bench/bench_matching.py [--data evals/matching/interviewer_questions.jsonl]
+
+The data are interviewer wordings written for this purpose: paraphrases of bank
+questions (``expected`` = the bank id), questions that are not in the bank,
+small talk and follow-ups (``expected`` = null).  For each threshold it counts
+paraphrases matched to the right question, matched to a wrong one, missed, and
+non-bank questions wrongly matched; the chosen threshold maximises
+right - wrong - false matches.  A 2-fold split (alternate rows) shows how much of
+that is tuned to this very set: the threshold chosen on one half is scored on
+the other.  It also reports the precision of matches per confidence band (for
+GRADER_TRANSCRIPT_REVIEW_CONFIDENCE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import REPO
+
+from grader.config import Settings
+from grader.matching import match_scores
+from grader.pipeline import Grader
+from grader.store import ResultStore
+
+THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.70, 0.01)]
+
+
+@dataclass
+class Counts:
+    right: int = 0
+    wrong: int = 0
+    missed: int = 0
+    false_match: int = 0
+    rejected: int = 0
+
+    @property
+    def gain(self) -> int:
+        return self.right - self.wrong - self.false_match
+
+
+def count(rows: list[dict[str, object]], best: list[str], conf: np.ndarray, t: float) -> Counts:
+    c = Counts()
+    for r, b, s in zip(rows, best, conf, strict=True):
+        if r["expected"] is None:
+            if s >= t:
+                c.false_match += 1
+            else:
+                c.rejected += 1
+        elif s < t:
+            c.missed += 1
+        elif b == r["expected"]:
+            c.right += 1
+        else:
+            c.wrong += 1
+    return c
+
+
+def choose(rows: list[dict[str, object]], best: list[str], conf: np.ndarray) -> float:
+    return max(THRESHOLDS, key=lambda t: (count(rows, best, conf, t).gain, -abs(t - 0.45)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=REPO / "evals/matching/interviewer_questions.jsonl")
+    args = ap.parse_args()
+    rows = [json.loads(x) for x in args.data.read_text().splitlines() if x.strip()]
+    settings = Settings(bank_dir=REPO, embedder="sentence-transformers", judge="none")
+    grader = Grader(settings, judge=None, store=ResultStore(":memory:"))
+    scores = match_scores(grader, [str(r["text"]) for r in rows])
+    best = [grader.index.ids[i] for i in scores.argmax(axis=1)]
+    conf = scores.max(axis=1)
+    kinds = sorted({str(r["kind"]) for r in rows})
+    print(f"{len(rows)} wordings: " + ", ".join(f"{sum(r['kind'] == k for r in rows)} {k}" for k in kinds))
+    for k in kinds:
+        v = np.sort(conf[[r["kind"] == k for r in rows]])
+        print(f"  {k:11s} match score min {v[0]:.3f}  median {np.median(v):.3f}  max {v[-1]:.3f}")
+    pos = [r["expected"] is not None for r in rows]
+    top1 = sum(b == r["expected"] for b, r in zip(best, rows, strict=True) if r["expected"])
+    print(f"  top-1 bank question right for {top1}/{sum(pos)} paraphrases (no threshold)")
+    print("\nthreshold  right  wrong  missed  false-match  (of paraphrases / non-bank)")
+    for t in THRESHOLDS[::2]:
+        c = count(rows, best, conf, t)
+        print(f"  {t:.2f}     {c.right:4d}  {c.wrong:5d}  {c.missed:6d}  {c.false_match:6d}")
+    t = choose(rows, best, conf)
+    c = count(rows, best, conf, t)
+    print(f"\nchosen on all rows: {t:.2f} -> right {c.right}, wrong {c.wrong}, missed {c.missed}, "
+          f"false matches {c.false_match}/{c.false_match + c.rejected}")
+    for name, fit, held in (("even", 0, 1), ("odd", 1, 0)):
+        idx_fit = [i for i in range(len(rows)) if i % 2 == fit]
+        idx_held = [i for i in range(len(rows)) if i % 2 == held]
+        sub = lambda ix: ([rows[i] for i in ix], [best[i] for i in ix], conf[ix])  # noqa: E731
+        tf = choose(*sub(idx_fit))
+        h = count(*sub(idx_held), tf)
+        print(f"  fit on {name} rows: threshold {tf:.2f}; held-out half: right {h.right}, "
+              f"wrong {h.wrong}, missed {h.missed}, false matches {h.false_match}/"
+              f"{h.false_match + h.rejected}")
+    print("\nprecision of matches by confidence band (paraphrases at or above the threshold)")
+    for lo, hi in ((t, 0.50), (0.50, 0.55), (0.55, 0.60), (0.60, 1.01)):
+        band = [i for i in range(len(rows)) if lo <= conf[i] < hi and rows[i]["expected"]]
+        ok = sum(best[i] == rows[i]["expected"] for i in band)
+        print(f"  [{lo:.2f}, {min(hi, 1):.2f}): {ok}/{len(band)} right")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Fit the local judge's probe calibration on evals/datasets/nn46 and write it.
+
+    .venv/bin/python bench/fit_probe_calibration.py [--write]
+
+Runs the prefilter and the local judge (raw logits are cached, so a rerun is
+fast) over every labelled answer the prefilter passes on, then fits
+    P(criterion met)  = sigmoid(a * logit + b * similarity + c)
+    P(misconception)  = sigmoid(ma * logit + mc)
+with logistic regression.  Reports criterion/misconception AUC and accuracy
+under 5-fold cross-validation grouped by question (no question is in both the
+fitting and the scoring folds), then fits on everything; --write saves the map
+to src/grader/judge/calibrations/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import REPO, labelled_answers
+
+from grader.config import Settings
+from grader.judge import JudgeRequest
+from grader.judge.calibration import ProbeCalibration
+from grader.judge.local import LocalJudge
+from grader.pipeline import Grader
+from grader.store import ResultStore
+from grader.text import strip_injections
+
+LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
+
+
+def collect(
+    grader: Grader,
+) -> tuple[list[tuple[float, float, float, str]], list[tuple[float, float, str]]]:
+    assert isinstance(grader.judge, LocalJudge)
+    crit, mis = [], []
+    rows = sorted(labelled_answers(), key=lambda r: str(r["question_id"]))
+    t0 = time.perf_counter()
+    for i, r in enumerate(rows):
+        q = grader.bank.get(str(r["question_id"]))
+        cleaned, _ = strip_injections(str(r["answer"]))
+        pre = grader.prefilter.check(q, cleaned)
+        if pre.short_circuit:
+            continue
+        req = JudgeRequest(
+            q,
+            cleaned,
+            {k: h.sentence for k, h in pre.hints.items()},
+            {k: h.similarity for k, h in pre.hints.items()},
+        )
+        out = grader.judge.judge(req)
+        labels = r["criteria"]
+        assert isinstance(labels, dict)
+        for c in q.rubric.criteria:
+            j = out.criteria[c.id]
+            crit.append((j.score or 0.0, pre.hints[c.id].similarity, LABEL[labels[c.id]], q.id))
+        present = set(r.get("misconceptions") or [])  # type: ignore[call-overload]
+        for m in q.rubric.misconceptions:
+            mis.append((out.misconceptions[m.id].score or 0.0, float(m.id in present), q.id))
+        if i % 20 == 0:
+            print(f"  {i}/{len(rows)} answers, {time.perf_counter() - t0:.0f}s", flush=True)
+    return crit, mis
+
+
+def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
+    return LogisticRegression(C=10.0).fit(x, y, sample_weight=w)
+
+
+def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Partial labels count half as met and half as not met."""
+    part = y == 0.5
+    xs = np.vstack([x[~part], x[part], x[part]])
+    ys = np.concatenate([y[~part], np.ones(part.sum()), np.zeros(part.sum())])
+    ws = np.concatenate(
+        [np.ones((~part).sum()), np.full(part.sum(), 0.5), np.full(part.sum(), 0.5)]
+    )
+    return xs, ys, ws
+
+
+def cross_validate(x: np.ndarray, y: np.ndarray, groups: np.ndarray, name: str) -> None:
+    pred = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+        xs, ys, ws = expand(x[train], y[train])
+        pred[test] = fit(xs, ys, ws).predict_proba(x[test])[:, 1]
+    hard = y != 0.5
+    auc = roc_auc_score(y[hard] == 1, pred[hard])
+    acc = np.mean((pred[hard] >= 0.5) == (y[hard] == 1))
+    print(
+        f"{name}: n={len(y)} (met/not {hard.sum()}), cross-validated AUC {auc:.3f}, "
+        f"accuracy at 0.5 {acc:.3f}, raw-feature AUC {roc_auc_score(y[hard] == 1, x[hard, 0]):.3f}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    grader = Grader(Settings(bank_dir=REPO, judge="local"), store=ResultStore(":memory:"))
+    crit, mis = collect(grader)
+    c = np.array([row[:3] for row in crit])
+    cg = np.array([row[3] for row in crit])
+    m = np.array([row[:2] for row in mis])
+    mg = np.array([row[2] for row in mis])
+    cross_validate(c[:, :2], c[:, 2], cg, "criteria (logit + similarity)")
+    cross_validate(c[:, :1], c[:, 2], cg, "criteria (logit only)")
+    cross_validate(m[:, :1], m[:, 1], mg, "misconceptions (logit)")
+    cm = fit(*expand(c[:, :2], c[:, 2]))
+    mm = fit(m[:, :1], m[:, 1], np.ones(len(m)))
+    judge = grader.judge
+    assert isinstance(judge, LocalJudge)
+    cal = {
+        "version": "cal-v1",
+        "a": round(float(cm.coef_[0][0]), 4),
+        "b": round(float(cm.coef_[0][1]), 4),
+        "c": round(float(cm.intercept_[0]), 4),
+        "ma": round(float(mm.coef_[0][0]), 4),
+        "mc": round(float(mm.intercept_[0]), 4),
+        "fitted_on": f"nn46: {len(c)} criterion labels, {len(m)} misconception labels",
+    }
+    print(json.dumps(cal, indent=2))
+    if args.write:
+        out = (
+            REPO
+            / "src/grader/judge/calibrations"
+            / ProbeCalibration.file_name(judge.model, judge.prompt_version)
+        )
+        out.write_text(json.dumps(cal, indent=2) + "\n")
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""judge=similarity: P(met) from the prefilter's best-sentence similarity, no LLM."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_BANK
+from grader.bank import load_bank
+from grader.config import Settings
+from grader.embeddings import FakeEmbedder
+from grader.errors import JudgeError
+from grader.judge import JudgeRequest, make_judge
+from grader.judge.similarity import SimilarityJudge, logistic
+from grader.pipeline import Grader
+from grader.store import ResultStore
+
+BANK = load_bank(TINY_BANK)
+
+
+def test_logistic_map_is_centred_and_increasing() -> None:
+    assert logistic(0.6, 0.6, 8) == pytest.approx(0.5)
+    values = [logistic(s, 0.5, 10) for s in (-1.0, 0.2, 0.5, 0.8, 1.0)]
+    assert values == sorted(values) and values[0] < 0.01 and values[-1] > 0.99
+
+
+def test_probabilities_come_from_the_similarities() -> None:
+    q = BANK.get("q01-dropout")
+    sims = {"random-zeroing": 0.9, "training-only": 0.58, "why-it-helps": 0.1}
+    response = SimilarityJudge(center=0.58, slope=7).judge(
+        JudgeRequest(q, "answer", {"random-zeroing": "best sentence"}, sims)
+    )
+    p = {k: v.probability for k, v in response.criteria.items()}
+    assert p["random-zeroing"] > 0.85 and p["training-only"] == pytest.approx(0.5)
+    assert p["why-it-helps"] < 0.05
+    assert response.criteria["random-zeroing"].evidence == "best sentence"
+    assert all(v.probability == 0 for v in response.misconceptions.values())
+    assert response.calls == 0
+
+
+def test_without_similarities_the_judge_fails_visibly() -> None:
+    with pytest.raises(JudgeError, match="needs the prefilter's per-criterion similarities"):
+        SimilarityJudge().judge(JudgeRequest(BANK.get(1), "answer"))
+
+
+def test_registered_by_name_with_settings_parameters(tmp_path: Path) -> None:
+    s = Settings(bank_dir=TINY_BANK, cache_dir=tmp_path, judge="similarity", similarity_center=0.4)
+    judge = make_judge(s)
+    assert isinstance(judge, SimilarityJudge) and judge.center == 0.4
+    assert judge.name == "similarity:0.4:7"
+
+
+def test_pipeline_grades_with_the_similarity_judge(tmp_path: Path) -> None:
+    s = Settings(bank_dir=TINY_BANK, cache_dir=tmp_path, embedder="fake", judge="similarity")
+    grader = Grader(s, embedder=FakeEmbedder(), store=ResultStore(":memory:"))
+    good = grader.grade(
+        "q01-dropout",
+        "Dropout randomly sets a fraction of activations to zero during training. "
+        "Dropout is active only during training and disabled at inference.",
+    )
+    weak = grader.grade("q01-dropout", "Dropout is a layer that people use in networks a lot.")
+    assert good.status == weak.status == "graded"
+    assert good.score is not None and weak.score is not None and good.score > weak.score
+    assert all(v.similarity is not None for v in good.criteria)
+    assert good.provenance.judge == "similarity:0.58:7"
