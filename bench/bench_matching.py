@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO
 
 from grader.config import Settings
-from grader.matching import match_scores
+from grader.matching import PlanItem, is_follow_up, is_small_talk, match_scores
 from grader.pipeline import Grader
 from grader.store import ResultStore
 
@@ -70,7 +70,9 @@ def choose(rows: list[dict[str, object]], best: list[str], conf: np.ndarray) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=REPO / "evals/matching/interviewer_questions.jsonl")
+    ap.add_argument(
+        "--data", type=Path, default=REPO / "evals/matching/interviewer_questions.jsonl"
+    )
     args = ap.parse_args()
     rows = [json.loads(x) for x in args.data.read_text().splitlines() if x.strip()]
     settings = Settings(bank_dir=REPO, embedder="sentence-transformers", judge="none")
@@ -79,7 +81,10 @@ def main() -> None:
     best = [grader.index.ids[i] for i in scores.argmax(axis=1)]
     conf = scores.max(axis=1)
     kinds = sorted({str(r["kind"]) for r in rows})
-    print(f"{len(rows)} wordings: " + ", ".join(f"{sum(r['kind'] == k for r in rows)} {k}" for k in kinds))
+    print(
+        f"{len(rows)} wordings: "
+        + ", ".join(f"{sum(r['kind'] == k for r in rows)} {k}" for k in kinds)
+    )
     for k in kinds:
         v = np.sort(conf[[r["kind"] == k for r in rows]])
         print(f"  {k:11s} match score min {v[0]:.3f}  median {np.median(v):.3f}  max {v[-1]:.3f}")
@@ -92,22 +97,49 @@ def main() -> None:
         print(f"  {t:.2f}     {c.right:4d}  {c.wrong:5d}  {c.missed:6d}  {c.false_match:6d}")
     t = choose(rows, best, conf)
     c = count(rows, best, conf, t)
-    print(f"\nchosen on all rows: {t:.2f} -> right {c.right}, wrong {c.wrong}, missed {c.missed}, "
-          f"false matches {c.false_match}/{c.false_match + c.rejected}")
+    print(
+        f"\nchosen on all rows: {t:.2f} -> right {c.right}, wrong {c.wrong}, missed {c.missed}, "
+        f"false matches {c.false_match}/{c.false_match + c.rejected}"
+    )
     for name, fit, held in (("even", 0, 1), ("odd", 1, 0)):
         idx_fit = [i for i in range(len(rows)) if i % 2 == fit]
         idx_held = [i for i in range(len(rows)) if i % 2 == held]
         sub = lambda ix: ([rows[i] for i in ix], [best[i] for i in ix], conf[ix])  # noqa: E731
         tf = choose(*sub(idx_fit))
         h = count(*sub(idx_held), tf)
-        print(f"  fit on {name} rows: threshold {tf:.2f}; held-out half: right {h.right}, "
-              f"wrong {h.wrong}, missed {h.missed}, false matches {h.false_match}/"
-              f"{h.false_match + h.rejected}")
+        print(
+            f"  fit on {name} rows: threshold {tf:.2f}; held-out half: right {h.right}, "
+            f"wrong {h.wrong}, missed {h.missed}, false matches {h.false_match}/"
+            f"{h.false_match + h.rejected}"
+        )
     print("\nprecision of matches by confidence band (paraphrases at or above the threshold)")
     for lo, hi in ((t, 0.50), (0.50, 0.55), (0.55, 0.60), (0.60, 1.01)):
         band = [i for i in range(len(rows)) if lo <= conf[i] < hi and rows[i]["expected"]]
         ok = sum(best[i] == rows[i]["expected"] for i in band)
         print(f"  [{lo:.2f}, {min(hi, 1):.2f}): {ok}/{len(band)} right")
+    cues(rows)
+
+
+PREVIOUS = PlanItem(
+    item=1,
+    turns=[1],
+    questions=["How does dropout work, and why does it reduce overfitting?"],
+    answers=[
+        "Dropout randomly zeroes a fraction of the activations at every training step, and it "
+        "is switched off at inference. That stops units from co-adapting, a bit like averaging "
+        "many thinned networks."
+    ],
+)
+
+
+def cues(rows: list[dict[str, object]]) -> None:
+    """The text cues for small talk and follow-ups (after a question about dropout)."""
+    print("\ntext cues (rows below the threshold; follow-ups judged after a dropout question)")
+    for kind in ("small_talk", "off_bank", "follow_up"):
+        texts = [str(r["text"]) for r in rows if r["kind"] == kind]
+        talk = sum(is_small_talk(x) for x in texts)
+        follow = sum(not is_small_talk(x) and is_follow_up(x, PREVIOUS) for x in texts)
+        print(f"  {kind:11s} small talk {talk}/{len(texts)}, follow-up {follow}/{len(texts)}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import TINY_BANK
 from fastapi import FastAPI
+
+from conftest import TINY_BANK
 from grader.api import create_app
 from grader.config import Settings
 from grader.embeddings import FakeEmbedder

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import GOOD_DROPOUT, make_app, settings
 from fastapi.testclient import TestClient
+
+from api_support import GOOD_DROPOUT, make_app, settings
 from grader.api import create_app
 from grader.api.schemas import GRADE_EXAMPLE, ErrorBody, GradeBody, GradeResponse
 from grader.judge import JudgeRequest
@@ -106,7 +107,7 @@ def test_list_and_get_questions(client: TestClient) -> None:
     for key in ("q01-dropout", "1", "q1"):
         detail = client.get(f"/v1/questions/{key}").json()
         assert detail["id"] == "q01-dropout" and detail["hidden"] == []
-        assert [c["id"] for c in detail["criteria"]][0] == "random-zeroing"
+        assert detail["criteria"][0]["id"] == "random-zeroing"
         assert detail["reference_answer"].startswith("Dropout is a regularization layer")
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import FULL_KEY, GOOD_DROPOUT, GRADE_KEY, BlockingJudge, make_app
 from fastapi.testclient import TestClient
+
+from api_support import FULL_KEY, GOOD_DROPOUT, GRADE_KEY, BlockingJudge, make_app
 from grader.api.pool import GradingPool
 from grader.errors import OverloadedError
 from grader.judge.fake import FakeJudge

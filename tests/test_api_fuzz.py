@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from api_support import FULL_KEY, make_app
 from schemathesis import Case, Config
+
+from api_support import FULL_KEY, make_app
 
 MAX_EXAMPLES = 60
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from api_support import GOOD_DROPOUT
 from conftest import TINY_BANK
 
@@ -90,7 +91,7 @@ def test_serve_starts_loads_once_and_grades_over_http(
     assert httpx.get(f"{url}/docs", timeout=5).status_code == 200
 
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=15)
+    _out, err = proc.communicate(timeout=15)
     # uvicorn shuts down gracefully, then re-raises the signal it caught
     assert proc.returncode in (0, -signal.SIGTERM)
     assert f"{url}/docs" in err  # the docs URL is printed at start

@@ -131,3 +131,20 @@ def test_reference_answer_scores_at_least_9(grader: Grader, question) -> None:  
     assert (result.score or 0) >= 9, [
         (v.id, v.verdict, v.probability) for v in result.criteria
     ] + [(m.id, m.probability) for m in result.misconceptions]
+
+
+def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
+    from grader.judge.local import LocalJudge
+
+    judge = grader.judge
+    assert isinstance(judge, LocalJudge)
+    q = BANK.get(11)
+    answer = ORDERING[0][2] + " (batched check)"
+    batched = judge._evaluate(q, answer)
+    parallel, judge._parallel = judge._parallel, None
+    try:
+        sequential = judge._evaluate(q, answer)
+    finally:
+        judge._parallel = parallel
+    assert len(batched) == len(q.rubric.criteria) + len(q.rubric.misconceptions)
+    assert max(abs(a - b) for a, b in zip(batched, sequential, strict=True)) < 0.05

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from grader.evaluation.datasets import (
     read_labelled,
 )
 
-DATASETS = Path("/work/shared/datasets")
+DATASETS = Path(os.environ.get("GRADER_DATASETS_DIR", "/work/shared/datasets"))
 needs_mohler = pytest.mark.skipif(
     not (DATASETS / "mohler" / "mohler.jsonl").is_file(),
     reason=f"Mohler data not at {DATASETS}/mohler (set GRADER_DATASETS_DIR to run)",

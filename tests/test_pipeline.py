@@ -57,7 +57,7 @@ def make(tmp_path: Path, judge: object = None, **settings: object) -> Grader:
 )
 def test_prefilter_short_circuits_with_reason(tmp_path: Path, answer: str, code: str) -> None:
     judge = FakeJudge()
-    result = make(tmp_path, judge).grade("q01-dropout", answer)
+    result = make(tmp_path, judge, min_answer_words=3).grade("q01-dropout", answer)
     assert result.status == "short_circuited"
     assert result.score == 0 and result.level == "none"
     assert result.prefilter is not None and result.prefilter.code == code
@@ -196,3 +196,24 @@ def test_provenance_stamps_versions(tmp_path: Path) -> None:
     assert p.bank_hash == load_bank(TINY_BANK).content_hash
     assert p.rubric_version == 1 and p.prompt_version == "fake-v1" and p.embedder == "fake-hash-256"
     assert result.usage.seconds.keys() >= {"prefilter", "judge", "aggregate"}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Max pooling.",  # one word of content, still worth judging
+        "What is the purpose of pooling layers? They shrink feature maps and add shift invariance.",
+        "Pooling shrinks the feature map.",
+    ],
+)
+def test_short_or_question_echoing_answers_with_content_reach_the_judge(
+    tmp_path: Path, answer: str
+) -> None:
+    judge = FakeJudge()
+    result = make(tmp_path, judge).grade("q02-pooling", answer)
+    assert result.status == "graded" and judge.calls == 1
+
+
+def test_short_answers_are_never_called_off_topic(tmp_path: Path) -> None:
+    result = make(tmp_path).grade("q01-dropout", "Max pooling and average pooling reduce size.")
+    assert result.prefilter is not None and result.prefilter.code != "off_topic"

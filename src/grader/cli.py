@@ -160,6 +160,40 @@ def grade(
         raise typer.Exit(3)
 
 
+@app.command("transcript")
+def transcript(
+    file: Annotated[Path, typer.Argument(help="JSON, Markdown or text transcript (UTF-8).")],
+    fmt: Annotated[str, typer.Option("--format", help="json, md or html.")] = "md",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+) -> None:
+    """Grade a whole interview: match each question to the bank, grade, roll up a report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from .interview import grade_transcript
+    from .report import render
+    from .transcript import read_transcript
+
+    if fmt not in ("json", "md", "html"):
+        raise typer.BadParameter("use --format json, md or html", param_hint="--format")
+    parsed = read_transcript(file)
+    grader = _make_grader()
+    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("grading answers", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = grade_transcript(grader, parsed, progress=progress)
+    text = render(report, fmt)  # type: ignore[arg-type]
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        o = report.overall
+        err.print(f"report written to {output}: overall {o.percent}% ({o.scored} scored)")
+
+
 def _read_answer(answer: str | None, file: Path | None) -> str:
     from .errors import InvalidAnswerError
 

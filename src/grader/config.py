@@ -75,11 +75,12 @@ class Settings(BaseSettings):
     similarity_slope: float = Field(default=7.0, gt=0)
 
     # prefilter thresholds (calibrated on evals/datasets/nn46; see README)
-    min_answer_words: int = Field(default=3, ge=0)
+    min_answer_words: int = Field(default=1, ge=0)
     min_alpha_ratio: float = Field(default=0.5, ge=0, le=1)
     copied_question_similarity: float = Field(default=0.93, gt=0, le=1)
     off_topic_max_similarity: float = Field(default=0.45, ge=-1, le=1)
     off_topic_margin: float = Field(default=0.25, ge=0, le=2)
+    off_topic_min_words: int = Field(default=20, ge=0)
 
     # aggregation
     met_probability: float = Field(default=0.5, gt=0, lt=1)
@@ -165,6 +166,7 @@ class Settings(BaseSettings):
             "copied_question_similarity",
             "off_topic_max_similarity",
             "off_topic_margin",
+            "off_topic_min_words",
             "met_probability",
             "partial_probability",
             "misconception_probability",

@@ -12,6 +12,8 @@ what to report to whom::
     │   ├── InvalidAnswerError         answer empty, too large, not text
     │   │   └── AnswerTooLargeError
     │   ├── TranscriptError            file is not a transcript
+    │   ├── UnknownJobError            no such transcript job (or not yours)
+    │   ├── JobNotDoneError            the job's report is not ready yet
     │   ├── DatasetError               malformed evaluation dataset
     │   ├── InvalidRequestError        HTTP request body missing / wrong types
     │   │   ├── BadEncodingError       body is not UTF-8 text
@@ -88,6 +90,14 @@ class AnswerTooLargeError(InvalidAnswerError):
 
 class TranscriptError(UserError):
     code = "bad_transcript"
+
+
+class UnknownJobError(UserError):
+    code = "unknown_job"
+
+
+class JobNotDoneError(UserError):
+    code = "job_not_done"
 
 
 class DatasetError(UserError):

@@ -126,18 +126,18 @@ _CONTINUATION = re.compile(
     r"\b(more|elaborate|expand|go on|continue|example|else|mean by|clarify|in practice|why)\b",
     re.I,
 )
-_GENERIC = set(
-    """what when where which while would could should does doing done have having about
-    more much many some something anything else example examples explain elaborate expand
-    tell talk mean meant clarify say said think thought know please maybe then than that this
-    those these them they their there here with from into onto over under your yours just
-    really also very like okay right interesting great good sure thanks thank continue
-    practice happen happens happened work works working help helps helped matter matters
-    approach alternative alternatives downside downsides upside compare compared difference
-    differ same other another case cases point points part parts again further detail details
-    little bit make makes made give gives used uses using kind sort thing things time times
-    actually exactly quick quickly case""".split()
-)
+_GENERIC_WORDS = """
+what when where which while would could should does doing done have having about more much many
+some something anything else example examples explain elaborate expand tell talk mean meant
+clarify think thought know please maybe then than that this those these them they their there
+here with from into onto over under your yours just really also very like okay right interesting
+great good sure thanks thank continue practice happen happens happened work works working help
+helps helped matter matters approach alternative alternatives downside downsides upside compare
+compared difference differ same other another case cases point points part parts again further
+detail details little make makes made give gives used uses using kind sort thing things time
+times actually exactly quick quickly
+"""
+_GENERIC = frozenset(_GENERIC_WORDS.split())
 
 
 def _content(text: str) -> set[str]:
@@ -220,7 +220,7 @@ def _numbered(turn: Turn) -> bool:
 def _new(turn: Turn, **fields: object) -> PlanItem:
     return PlanItem(
         item=0, turns=[turn.index], questions=[turn.question], answers=[turn.answer], **fields
-    )  # type: ignore[arg-type]
+    )
 
 
 def _classify(

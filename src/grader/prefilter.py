@@ -139,14 +139,14 @@ class Prefilter:
             best_other_question=self.index.ids[best] if best_other is not None else None,
             best_other_similarity=round(best_other, 4) if best_other is not None else None,
         )
-        if (
-            q_sim >= self.s.copied_question_similarity
-            and n_words <= 1.5 * len(words(question.text)) + 3
-        ):
+        if q_sim >= self.s.copied_question_similarity and _adds_nothing(text, question.text):
             return _stop("copied_question", "the answer only restates the question", **info)
         relevance = max(own, q_sim)
-        if relevance < self.s.off_topic_max_similarity and (
-            best_other is not None and best_other - relevance >= self.s.off_topic_margin
+        if (
+            n_words >= self.s.off_topic_min_words  # short answers carry too little signal
+            and relevance < self.s.off_topic_max_similarity
+            and best_other is not None
+            and best_other - relevance >= self.s.off_topic_margin
         ):
             other = self.index.bank.get(self.index.ids[best])
             return _stop(
@@ -170,6 +170,14 @@ class Prefilter:
             j = int(np.argmax(sims[i]))
             out[c.id] = CriterionHint(parts[j], round(float(sims[i, j]), 4))
         return out
+
+
+def _adds_nothing(answer: str, question: str) -> bool:
+    """True when (almost) every content word of the answer is already in the question."""
+    asked = {w.lower() for w in words(question)}
+    said = [w.lower() for w in words(answer) if len(w) > 3]
+    new = [w for w in said if w not in asked]
+    return not said or len(new) / len(said) <= 0.2
 
 
 def _stop(code: str, reason: str, **info: object) -> PrefilterOutcome:

@@ -65,8 +65,13 @@ def read_transcript(path: str | Path) -> Transcript:
     return parse_transcript(data, source=path.name)
 
 
-def parse_transcript(data: bytes | str, source: str | None = None) -> Transcript:
-    """Parse a transcript from raw bytes (UTF-8) or text; raise TranscriptError if it is none."""
+def parse_transcript(
+    data: bytes | str, source: str | None = None, *, kind: Literal["auto", "json", "text"] = "auto"
+) -> Transcript:
+    """Parse a transcript from raw bytes (UTF-8) or text; raise TranscriptError if it is none.
+
+    ``kind`` forces JSON or text; ``auto`` decides from the content and the file name.
+    """
     name = source or "the transcript"
     text = _decode(data, name) if isinstance(data, bytes) else data
     text = clean_text(text)
@@ -74,7 +79,11 @@ def parse_transcript(data: bytes | str, source: str | None = None) -> Transcript
         raise TranscriptError(f"{name} is empty: {EXPECTED}")
     if "\x00" in text:
         raise TranscriptError(f"{name} looks like a binary file, not text: {EXPECTED}")
-    transcript = _parse_any(text, name, (source or "").lower().endswith(".json"))
+    if kind == "text":
+        transcript = parse_text(text, name)
+    else:
+        is_json = kind == "json" or (source or "").lower().endswith(".json")
+        transcript = _parse_any(text, name, is_json)
     if not transcript.turns:
         raise TranscriptError(f"no question/answer turns found in {name}: {EXPECTED}")
     return transcript.model_copy(update={"source": source})
@@ -232,8 +241,8 @@ def parse_text(text: str, name: str = "the transcript") -> Transcript:
 
 
 def _parse_markers(lines: list[str], markers: list[tuple[int, re.Match[str]]]) -> Transcript:
-    fmt: Format = "qa" if re.fullmatch(r"q|question.*", _first_ask_label(markers), re.I) else (
-        "speakers"
+    fmt: Format = (
+        "qa" if re.fullmatch(r"q|question.*", _first_ask_label(markers), re.I) else ("speakers")
     )
     first = next(i for i, m in markers if _role(m) == "ask")
     candidate, metadata = _metadata(lines[:first])
@@ -308,7 +317,7 @@ def _parse_headings(lines: list[str]) -> Transcript | None:
     if title:
         metadata.setdefault("title", heads[0][1].group("text"))
         heads = heads[1:]
-    turns = []
+    turns: list[Turn] = []
     for k, (i, m) in enumerate(heads):
         end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
         question = _QUESTION_PREFIX.sub("", m.group("text").strip("*_ ")).strip()

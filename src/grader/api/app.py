@@ -31,7 +31,7 @@ from .pool import GradingPool
 log = logging.getLogger("grader.api")
 
 # Modules of grader.api that define ``router``; include a new one by adding its name.
-ROUTERS: list[str] = ["health", "grade", "questions", "metrics"]
+ROUTERS: list[str] = ["health", "grade", "questions", "metrics", "transcripts"]
 
 DESCRIPTION = """Grades free-text answers to neural-network interview questions against
 each question's rubric and reference answer.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request
@@ -16,9 +17,11 @@ from fastapi.responses import Response
 
 from ..errors import AnswerTooLargeError, IdempotencyConflictError, OverloadedError
 from ..models import GradeResult, Question
-from .deps import GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
+from ..pipeline import Grader
+from .deps import ApiState, GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
 from .errors import error_responses
 from .idempotency import fingerprint, scoped_key
+from .pool import GradingPool
 from .schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
 
 log = logging.getLogger("grader.api.grade")
@@ -90,48 +93,53 @@ async def grade(
             f"answer has {len(body.answer):,} characters; the limit is {limit:,} "
             "(GRADER_MAX_ANSWER_CHARS). Shorten the answer."
         )
+    call = _Call(request, state, grader, pool, question, body)
     if idempotency_key is None:
-        payload, replayed = (await _grade(request, state, pool, question, body))[0], False
+        payload, replayed = (await _grade(call))[0], False
     else:
-        payload, replayed = await _idempotent(
-            request, state, pool, question, body, scoped_key(_key, idempotency_key)
-        )
+        payload, replayed = await _idempotent(call, scoped_key(_key, idempotency_key))
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return Response(payload, media_type="application/json", headers=headers)
 
 
-async def _grade(
-    request: Request, state: StateDep, pool: PoolDep, question: Question, body: GradeBody
-) -> tuple[str, GradeResult]:
-    assert state.grader is not None
+@dataclass(frozen=True)
+class _Call:
+    """One validated grade request and what it needs."""
+
+    request: Request
+    state: ApiState
+    grader: Grader
+    pool: GradingPool
+    question: Question
+    body: GradeBody
+
+
+async def _grade(call: _Call) -> tuple[str, GradeResult]:
+    """Grade in the pool; returns the response JSON and the result."""
+    metrics, body = call.state.metrics, call.body
     t0 = time.perf_counter()
     try:
-        result: GradeResult = await pool.run(state.grader.grade, question.id, body.answer)
+        result = await call.pool.run(call.grader.grade, call.question.id, body.answer)
     except OverloadedError:
-        state.metrics.rejected.inc()
+        metrics.rejected.inc()
         raise
     seconds = time.perf_counter() - t0
-    state.metrics.observe_grade(result, seconds)
-    _log_grade(request, state, body, result, seconds)
+    metrics.observe_grade(result, seconds)
+    _log_grade(call, result, seconds)
     response = GradeResponse(
         **result.model_dump(), candidate_id=body.candidate_id, metadata=body.metadata
     )
     return response.model_dump_json(), result
 
 
-async def _idempotent(
-    request: Request,
-    state: StateDep,
-    pool: PoolDep,
-    question: Question,
-    body: GradeBody,
-    key: str,
-) -> tuple[str, bool]:
+async def _idempotent(call: _Call, key: str) -> tuple[str, bool]:
+    """Replay the stored response for ``key``, or grade and store it."""
+    state, body = call.state, call.body
     store = state.idempotency
     assert store is not None
     fp = fingerprint(
         {
-            "question_id": question.id,
+            "question_id": call.question.id,
             **body.model_dump(include={"answer", "candidate_id", "metadata"}),
         }
     )
@@ -145,17 +153,16 @@ async def _idempotent(
                 )
             state.metrics.idempotent_replays.inc()
             return stored.body, True
-        payload, result = await _grade(request, state, pool, question, body)
+        payload, result = await _grade(call)
         if result.status != "ungraded":  # a failure is graded again on retry, not replayed
             await run_in_threadpool(store.put, key, fp, payload)
         return payload, False
 
 
-def _log_grade(
-    request: Request, state: StateDep, body: GradeBody, result: GradeResult, seconds: float
-) -> None:
+def _log_grade(call: _Call, result: GradeResult, seconds: float) -> None:
+    body = call.body
     fields: dict[str, Any] = {
-        "request_id": request.scope.get("state", {}).get("request_id"),
+        "request_id": call.request.scope.get("state", {}).get("request_id"),
         "question_id": result.question_id,
         "candidate_id": body.candidate_id,
         "status": result.status,
@@ -167,7 +174,7 @@ def _log_grade(
         "answer_chars": len(body.answer),
         "ms": round(seconds * 1000, 1),
     }
-    if state.settings.log_answers:
+    if call.state.settings.log_answers:
         fields["answer"] = body.answer
     log.info(
         "graded %s: %s %s/%g",

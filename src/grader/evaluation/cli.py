@@ -214,14 +214,14 @@ def calibrate(
     """Fit the isotonic score map on every graded answer of a run (GRADER_CALIBRATION_PATH)."""
     from .calibration import fit_isotonic
     from .harness import load_run
-    from .summary import to_row
+    from .summary import paired, to_row
 
     records, meta = load_run(run_dir)
-    rows = [to_row(r) for r in records]
-    graded = [r for r in rows if r.status == "graded" and r.human is not None]
+    graded = [row for row in map(to_row, records) if row.status == "graded"]
+    human, raw = paired(graded, lambda row: row.raw)
     cal = fit_isotonic(
-        [r.raw / 10 for r in graded],  # type: ignore[operator]
-        [r.human / 10 for r in graded],  # type: ignore[operator]
+        [v / 10 for v in raw],
+        [v / 10 for v in human],
         fitted_on=f"{meta['dataset_name']} / {meta['config']} ({meta['config_hash']})",
     )
     cal.save(output)

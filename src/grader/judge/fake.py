@@ -3,14 +3,17 @@
 ``fake``          P(met) from word overlap between criterion and answer.
 ``fake:fail``     raises JudgeError on every call.
 ``fake:timeout``  raises JudgeTimeoutError on every call.
+``fake:slow``     like ``fake`` but sleeps 0.5 s per answer (``fake:slow:0.2`` for 0.2 s),
+                  to test progress, concurrency and restarts in the middle of a job.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
-from ..errors import JudgeError, JudgeTimeoutError
+from ..errors import ConfigError, JudgeError, JudgeTimeoutError
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse
 
 _STOP = set(
@@ -73,9 +76,17 @@ class FakeJudge:
         mode: str = "overlap",
         script: Callable[[JudgeRequest], dict[str, float]] | None = None,
     ) -> None:
-        self.mode = mode
+        self.mode, _, delay = mode.partition(":")
+        self.delay = 0.0
+        if self.mode == "slow":
+            try:
+                self.delay = float(delay or 0.5)
+            except ValueError:
+                raise ConfigError(
+                    f"GRADER_JUDGE=fake:{mode}: expected 'fake:slow' or 'fake:slow:<seconds>'"
+                ) from None
         self.script = script
-        self.name = "fake" if mode == "overlap" else f"fake:{mode}"
+        self.name = "fake" if mode == "overlap" else f"fake:{self.mode}"
         self.calls = 0
 
     def judge(self, request: JudgeRequest) -> JudgeResponse:
@@ -84,6 +95,8 @@ class FakeJudge:
             raise JudgeError("fake judge failure (fault injection)")
         if self.mode == "timeout":
             raise JudgeTimeoutError("fake judge timed out (fault injection)")
+        if self.delay:
+            time.sleep(self.delay)
         rubric = request.question.rubric
         scripted = self.script(request) if self.script else {}
 

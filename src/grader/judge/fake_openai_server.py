@@ -45,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..text import sentences
-from .fake import overlap_probability
+from .fake import _content_words, overlap_probability
 
 _DIRECTIVE = re.compile(r"\[\[fake:([a-z0-9-]+)\]\]")
 _ITEM = re.compile(
@@ -214,26 +214,34 @@ def _items(prompt: str, tag: str) -> list[tuple[str, str, bool]]:
     return out
 
 
-def _best_sentence(description: str, answer: str) -> tuple[float, str | None]:
-    clean = _DIRECTIVE.sub("", answer)
-    scored = [(overlap_probability(description, s), s) for s in sentences(clean)]
-    if not scored:
-        return 0.0, None
-    p_all = overlap_probability(description, clean)
-    best = max(scored, key=lambda t: t[0])
-    return p_all, best[1]
+class _Overlap:
+    """Word overlap of rubric items with an answer and its sentences (words computed once)."""
+
+    def __init__(self, answer: str) -> None:
+        clean = _DIRECTIVE.sub("", answer)
+        self.words = _content_words(clean)
+        self.sentences = [(s, _content_words(s)) for s in sentences(clean)]
+
+    def best(self, description: str) -> tuple[float, str | None]:
+        """P(met) over the whole answer, and the sentence sharing most words with the item."""
+        want = _content_words(description)
+        if not want or not self.sentences:
+            return 0.0, None
+        quote = max(self.sentences, key=lambda sw: len(want & sw[1]))[0]
+        return len(want & self.words) / len(want), quote
 
 
 def _healthy(prompt: str, answer: str) -> dict[str, Any]:
+    overlap = _Overlap(answer)
     criteria = []
     for cid, desc, partial in _items(prompt, "criteria"):
-        p, quote = _best_sentence(desc, answer)
+        p, quote = overlap.best(desc)
         verdict = "met" if p >= 0.5 else "partial" if partial and p >= 0.25 else "not_met"
         evidence = quote if verdict != "not_met" else None
         criteria.append({"id": cid, "verdict": verdict, "evidence": evidence})
     miscon = []
     for mid, desc, _ in _items(prompt, "misconceptions"):
-        p, quote = _best_sentence(desc, answer)
+        p, quote = overlap.best(desc)
         if p >= 0.6:
             miscon.append({"id": mid, "evidence": quote, "confidence": round(p * 100)})
     return {"criteria": criteria, "misconceptions": miscon, "summary": "Fake feedback."}
@@ -298,6 +306,7 @@ def _probe_reply(probe: str, answer: str, fault: str) -> tuple[str, str, dict[st
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stall
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

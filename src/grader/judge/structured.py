@@ -17,6 +17,7 @@ message that is quoted back to the model when re-asking):
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ def output_schema(rubric: Rubric, strict: bool = False) -> dict[str, Any]:
     ``strict`` makes it acceptable to OpenAI's strict mode (every property
     required, no additional properties, no defaults).
     """
-    schema = _inline_refs(GradingOutput.model_json_schema())
+    schema: dict[str, Any] = json.loads(_base_schema())
     props = schema["properties"]
     crit, miscon = props["criteria"], props["misconceptions"]
     crit["items"]["properties"]["id"]["enum"] = [c.id for c in rubric.criteria]
@@ -104,6 +105,11 @@ def output_schema(rubric: Rubric, strict: bool = False) -> dict[str, Any]:
     # is several times slower per token; max tokens bound a rambling reply instead.
     result: dict[str, Any] = _strict(schema) if strict else _strip_titles(schema)
     return result
+
+
+@functools.cache
+def _base_schema() -> str:
+    return json.dumps(_inline_refs(GradingOutput.model_json_schema()))
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:

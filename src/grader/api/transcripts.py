@@ -1,0 +1,236 @@
+"""``/v1/transcripts``: grade a whole interview as a background job.
+
+``POST /v1/transcripts`` reads the transcript (JSON, or Markdown / plain text),
+matches its questions to the bank at once (bad files fail here, with the
+reason) and answers 202 with the job id.  ``GET /v1/transcripts/{id}`` returns
+status and progress (graded / total), and the report when done;
+``GET /v1/transcripts/{id}/report.html`` the report as one HTML page.
+
+Jobs live in SQLite (:mod:`grader.jobs`): a restarted server resumes unfinished
+jobs without grading an answer twice.  The runner starts and stops with the app
+through this router's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from ..errors import (
+    JobNotDoneError,
+    ModelUnavailableError,
+    UnknownJobError,
+    UnsupportedMediaError,
+)
+from ..interview import make_plan
+from ..jobs import Job, JobRunner, JobStatus, JobStore
+from ..report import render_html
+from ..rollup import TranscriptReport
+from ..transcript import parse_transcript
+from .deps import ApiState, GradeKey, GraderDep, StateDep
+from .errors import error_response, error_responses
+
+_RUNNER = "transcript_jobs"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the job runner once the grader is loaded (the app's lifespan runs first)."""
+    state: ApiState = app.state.api
+    assert state.grader is not None
+    grader = state.grader
+    store = await asyncio.to_thread(JobStore, state.settings.database)
+    runner = JobRunner(grader, store, state.settings.transcript_workers)
+    await asyncio.to_thread(runner.start)
+    state.extras[_RUNNER] = runner
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(runner.stop)
+        store.close()
+
+
+router = APIRouter(prefix="/v1", tags=["transcripts"], lifespan=_lifespan)
+
+
+class Progress(BaseModel):
+    graded: int = Field(description="Answers graded so far.")
+    total: int = Field(description="Answers to grade (questions matched to the bank).")
+
+
+class TranscriptJob(BaseModel):
+    id: str
+    status: JobStatus
+    progress: Progress
+    source: str | None = None
+    created: str
+    updated: str
+    error: str | None = None
+    links: dict[str, str]
+    report: TranscriptReport | None = Field(default=None, description="When status is done.")
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+
+def _view(job: Job, report: TranscriptReport | None = None) -> TranscriptJob:
+    base = f"/v1/transcripts/{job.id}"
+    return TranscriptJob(
+        id=job.id,
+        status=job.status,
+        progress=Progress(graded=job.graded, total=job.total),
+        source=job.source,
+        created=_iso(job.created),
+        updated=_iso(job.updated),
+        error=job.error,
+        links={"self": base, "report_html": f"{base}/report.html"},
+        report=report,
+    )
+
+
+def _runner(state: ApiState) -> JobRunner:
+    runner = state.extras.get(_RUNNER)
+    if not isinstance(runner, JobRunner):
+        raise ModelUnavailableError("the service is starting or stopping; retry in a few seconds")
+    return runner
+
+
+_TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+_BODY = {
+    "required": True,
+    "description": "The transcript: JSON (`application/json`), or Markdown / plain text "
+    "(`text/markdown`, `text/plain`) with Q:/A: or Interviewer:/Candidate: turns or "
+    "questions in headings. UTF-8.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object"},
+            "example": {
+                "candidate": {"name": "Jane Doe"},
+                "turns": [
+                    {"question": "How does dropout work?", "answer": "It zeroes random units…"},
+                    {"question_id": "q23-pooling-layers", "answer": "Pooling downsamples…"},
+                ],
+            },
+        },
+        "text/markdown": {
+            "schema": {"type": "string"},
+            "example": "Candidate: Jane Doe\n\nQ: How does dropout work?\nA: It zeroes …\n",
+        },
+    },
+}
+_NOT_FOUND = {"description": "No such job.", "model": error_responses(400)[400]["model"]}
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Id from the 202 response.")]
+
+
+@router.post(
+    "/transcripts",
+    status_code=202,
+    summary="Grade a whole interview (starts a job)",
+    description="Reads the transcript, matches every question to the bank and starts grading "
+    "in the background. Answers 202 with the job (poll `links.self`). Small talk and questions "
+    "not in the bank are listed in the report as not graded.",
+    openapi_extra={"requestBody": _BODY},
+    responses={**error_responses(400, 401, 413, 415, 503)},
+)
+async def create_job(
+    request: Request,
+    principal: GradeKey,
+    state: StateDep,
+    grader: GraderDep,
+    filename: Annotated[
+        str | None, Query(max_length=200, description="Shown in the report as the source.")
+    ] = None,
+) -> JSONResponse:
+    runner = _runner(state)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        kind: Literal["json", "text"] = "json"
+    elif ctype in _TEXT_TYPES:
+        kind = "text"
+    else:
+        raise UnsupportedMediaError(
+            f"the body was sent as {ctype or 'no content type'}: send the transcript as "
+            "application/json, text/markdown or text/plain"
+        )
+    body = await request.body()
+
+    def prepare() -> Job:
+        transcript = parse_transcript(body, "the request body", kind=kind)
+        transcript = transcript.model_copy(update={"source": filename})
+        return runner.submit(make_plan(grader, transcript), owner=principal)
+
+    job = await run_in_threadpool(prepare)
+    view = _view(job)
+    return JSONResponse(
+        view.model_dump(mode="json", exclude={"report"}),
+        status_code=202,
+        headers={"Location": view.links["self"]},
+    )
+
+
+def _owned(state: ApiState, job_id: str, principal: str) -> Job:
+    job = _runner(state).store.get(job_id)
+    if job is None or job.owner != principal:
+        raise UnknownJobError(
+            f"no transcript job {job_id!r}: use the id returned by POST /v1/transcripts "
+            "(with the same API key)"
+        )
+    return job
+
+
+@router.get(
+    "/transcripts/{job_id}",
+    summary="Status, progress and (when done) the report of a transcript job",
+    response_model=TranscriptJob,
+    response_model_exclude_none=False,
+    responses={404: _NOT_FOUND, **error_responses(401)},
+)
+async def get_job(
+    request: Request, job_id: JobId, principal: GradeKey, state: StateDep
+) -> Response:
+    try:
+        job = await run_in_threadpool(_owned, state, job_id, principal)
+    except UnknownJobError as exc:
+        return error_response(request, 404, exc.code, str(exc))
+    store = _runner(state).store
+    report = await run_in_threadpool(store.report, job_id) if job.status == "done" else None
+    return Response(_view(job, report).model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/transcripts/{job_id}/report.html",
+    summary="The report as one self-contained HTML page",
+    response_class=HTMLResponse,
+    responses={404: _NOT_FOUND, 409: {"description": "The job is not done yet."}},
+)
+async def get_report_html(
+    request: Request, job_id: JobId, principal: GradeKey, state: StateDep
+) -> Response:
+    try:
+        job = await run_in_threadpool(_owned, state, job_id, principal)
+        report = await run_in_threadpool(_runner(state).store.report, job_id)
+        if report is None:
+            raise JobNotDoneError(
+                f"job {job_id} is {job.status} ({job.graded}/{job.total} graded): "
+                "poll GET /v1/transcripts/{id} until status is done"
+            )
+    except UnknownJobError as exc:
+        return error_response(request, 404, exc.code, str(exc))
+    except JobNotDoneError as exc:
+        return error_response(request, 409, exc.code, str(exc), headers={"Retry-After": "2"})
+    return HTMLResponse(render_html(report), headers=_HTML_HEADERS)
+
+
+_HTML_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+    "X-Content-Type-Options": "nosniff",
+}

@@ -1,0 +1,46 @@
+"""The local judge's probe calibration and its raw-logit cache (no model needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.judge.calibration import ProbeCalibration
+from grader.judge.local import _LogitCache, _p_yes_from_logits
+
+
+def test_uncalibrated_map_is_the_raw_probability() -> None:
+    cal = ProbeCalibration.load("no-such-model", "no-such-prompt")
+    assert cal.version == "uncalibrated"
+    assert cal.criterion(0.0, 0.9) == 0.5
+    assert abs(cal.criterion(2.0, 0.0) - 0.8808) < 1e-4
+
+
+def test_calibrated_map_is_monotone_in_logit_and_similarity() -> None:
+    cal = ProbeCalibration(version="t", a=1.5, b=3.0, c=-1.0, ma=2.0, mc=-3.0)
+    logits = [-4.0, -1.0, 0.0, 1.0, 4.0]
+    probs = [cal.criterion(z, 0.5) for z in logits]
+    assert probs == sorted(probs) and probs[0] < 0.05 < 0.95 < probs[-1]
+    assert cal.criterion(0.0, 0.2) < cal.criterion(0.0, 0.8)
+    assert cal.misconception(0.0) < 0.05 < cal.misconception(3.0)
+
+
+def test_shipped_calibrations_load() -> None:
+    folder = Path(__file__).resolve().parents[1] / "src/grader/judge/calibrations"
+    for path in folder.glob("*.json"):
+        model, prompt = path.stem.split("--")
+        assert ProbeCalibration.load(model, prompt).version != "uncalibrated"
+
+
+def test_logit_cache_round_trip(tmp_path: Path) -> None:
+    cache = _LogitCache(tmp_path / "c.sqlite")
+    assert cache.get("k") is None
+    cache.put("k", [0.5, -1.25])
+    assert _LogitCache(tmp_path / "c.sqlite").get("k") == [0.5, -1.25]
+
+
+def test_p_yes_reads_yes_against_no_tokens() -> None:
+    logits = [0.0] * 10
+    logits[3] = 2.0  # "yes"
+    logits[7] = 0.0  # "no"
+    p = _p_yes_from_logits(logits, [3], [7])
+    assert abs(p - 0.8808) < 1e-4
