@@ -109,7 +109,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def run_level(url: str, make: Callable[[int], Answer], start: int, n: int, conc: int) -> dict:
+async def run_level(
+    url: str, make: Callable[[int], Answer], start: int, n: int, conc: int, timeout: float
+) -> dict:
     latencies: list[float] = []
     in_app: list[float] = []  # Server-Timing: time inside the app, as measured by the server
     statuses: collections.Counter[str] = collections.Counter()
@@ -118,7 +120,7 @@ async def run_level(url: str, make: Callable[[int], Answer], start: int, n: int,
     for i in range(start, start + n):
         queue.put_nowait(i)
     limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
 
         async def worker() -> None:
             while not queue.empty():
@@ -163,7 +165,7 @@ def direct_p50(
         grader = Grader(s)  # SQLite result store in the cache dir, as in the server
         out = {}
         for name, make in makers.items():
-            for i in range(5):  # warm-up
+            for i in range(min(5, n)):  # warm-up
                 grader.grade(*make(10_000 + i))
             times = []
             for i in range(n):
@@ -179,6 +181,8 @@ def main() -> None:
     ap.add_argument("--embedder", default="auto", choices=["auto", "fake", "sentence-transformers"])
     ap.add_argument("--levels", default="1,8,32")
     ap.add_argument("--requests", type=int, default=200, help="per workload and level")
+    ap.add_argument("--timeout", type=float, default=600, help="per request, seconds")
+    ap.add_argument("--direct", type=int, default=100, help="in-process answers per workload")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server
     levels = [int(x) for x in args.levels.split(",")]
@@ -205,23 +209,27 @@ def main() -> None:
                 flush=True,
             )
             floor = asyncio.run(healthz_p50(url))
-            results = bench_http(url, makers, levels, args.requests)
+            results = bench_http(url, makers, levels, args.requests, args.timeout)
         finally:
             proc.terminate()
             proc.wait(30)
-    direct = direct_p50(env, makers, n=100)
+    direct = direct_p50(env, makers, n=args.direct)
     report(results, direct, floor, levels, embedder)
 
 
 def bench_http(
-    url: str, makers: dict[str, Callable[[int], Answer]], levels: list[int], n: int
+    url: str,
+    makers: dict[str, Callable[[int], Answer]],
+    levels: list[int],
+    n: int,
+    timeout: float,
 ) -> dict:
     results: dict[tuple[str, int], dict] = {}
     offset = 0
     for name, make in makers.items():
-        asyncio.run(run_level(url, make, 900_000, 10, 2))  # warm-up
+        asyncio.run(run_level(url, make, 900_000, 10, 2, timeout))  # warm-up
         for conc in levels:
-            r = results[(name, conc)] = asyncio.run(run_level(url, make, offset, n, conc))
+            r = results[(name, conc)] = asyncio.run(run_level(url, make, offset, n, conc, timeout))
             offset += n
             print(f"  {name} x{conc}: {r['rps']:.1f} req/s, p50 {r['p50']:.1f} ms", flush=True)
     return results

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _data import REPO
+from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.matching import PlanItem, is_follow_up, is_small_talk, match_scores
+from grader.matching import PlanItem, is_follow_up, is_small_talk, match_scores, plan_transcript
 from grader.pipeline import Grader
 from grader.store import ResultStore
+from grader.transcript import Transcript, Turn
 
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.70, 0.01)]
 
@@ -118,6 +119,7 @@ def main() -> None:
         ok = sum(best[i] == rows[i]["expected"] for i in band)
         print(f"  [{lo:.2f}, {min(hi, 1):.2f}): {ok}/{len(band)} right")
     cues(rows)
+    rerank(grader, rows)
 
 
 PREVIOUS = PlanItem(
@@ -140,6 +142,38 @@ def cues(rows: list[dict[str, object]]) -> None:
         talk = sum(is_small_talk(x) for x in texts)
         follow = sum(not is_small_talk(x) and is_follow_up(x, PREVIOUS) for x in texts)
         print(f"  {kind:11s} small talk {talk}/{len(texts)}, follow-up {follow}/{len(texts)}")
+
+
+def rerank(grader: Grader, rows: list[dict[str, object]]) -> None:
+    """Top-1 accuracy of the whole planner, with an answer from evals/datasets/nn46 per wording."""
+    by_question: dict[str, list[dict[str, object]]] = {}
+    for a in labelled_answers():
+        by_question.setdefault(str(a["question_id"]), []).append(a)
+    pos = [r for r in rows if r["expected"]]
+    print("\nwith the candidate's answer (nn46, by human score) deciding near-tied wordings")
+    for pick in ("best", "median", "worst"):
+        right = wrong = 0
+        for r in pos:
+            answers = sorted(by_question[str(r["expected"])], key=lambda a: float(str(a["score"])))
+            answer = {
+                "best": answers[-1],
+                "median": answers[len(answers) // 2],
+                "worst": answers[0],
+            }
+            turn = Turn(index=1, question=str(r["text"]), answer=str(answer[pick]["answer"]))
+            plan = plan_transcript(grader, Transcript(format="json", turns=[turn]))
+            match = plan.items[0].match
+            right += match is not None and match.question_id == r["expected"]
+            wrong += match is not None and match.question_id != r["expected"]
+        print(
+            f"  {pick:6s} answers: right {right}, wrong {wrong}, missed {len(pos) - right - wrong}"
+        )
+    neg = [r for r in rows if r["kind"] == "off_bank" and r.get("answer")]
+    false = 0
+    for r in neg:
+        turn = Turn(index=1, question=str(r["text"]), answer=str(r["answer"]))
+        false += plan_transcript(grader, Transcript(format="json", turns=[turn])).items[0].gradable
+    print(f"  non-bank questions with written answers: {false}/{len(neg)} wrongly matched")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--latency", type=float, default=0.3)
     ap.add_argument("--style", default="structured", choices=["structured", "checklist"])
+    ap.add_argument("--threads", type=int, default=0, help="caller threads (default: concurrency)")
     args = ap.parse_args()
 
     from grader.config import Settings
@@ -78,7 +79,7 @@ def main() -> int:
             grader.grade(*answers(args.answers + 1)[-1])  # warm-up, not timed
             work = answers(args.answers)
             t = time.perf_counter()
-            with ThreadPoolExecutor(args.concurrency) as pool:
+            with ThreadPoolExecutor(args.threads or args.concurrency) as pool:
                 results = list(pool.map(lambda a: grader.grade(*a), work))
             elapsed = time.perf_counter() - t
     finally:
@@ -91,7 +92,8 @@ def main() -> int:
     ideal = args.answers / args.concurrency * args.latency * per_answer
     ratio = elapsed / ideal
     print(
-        f"{args.answers} answers, concurrency {args.concurrency}, latency {args.latency:g} s, "
+        f"{args.answers} answers, concurrency {args.concurrency}, "
+        f"{args.threads or args.concurrency} threads, latency {args.latency:g} s, "
         f"style {args.style}: {judged} graded with {calls} judge calls"
     )
     print(f"elapsed {elapsed:.3f} s; ideal {ideal:.3f} s; ratio {ratio:.2f} (target <= 1.3)")

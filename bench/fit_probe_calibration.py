@@ -39,12 +39,24 @@ from grader.text import strip_injections
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
 
 
+def subset(numbers: str) -> list[dict[str, object]]:
+    """Answers whose id ends in one of ``numbers`` ("1,3,4" -> qNN-01, -03, -04), or all.
+
+    In nn46 every question's answers 01-04 are excellent, good, partial and one
+    with a misconception, so "1,3,4" covers the score bands and the misconceptions.
+    """
+    rows = sorted(labelled_answers(), key=lambda r: str(r["id"]))
+    if not numbers:
+        return rows
+    keep = {f"{int(n):02d}" for n in numbers.split(",")}
+    return [r for r in rows if str(r["id"]).rsplit("-", 1)[-1] in keep]
+
+
 def collect(
-    grader: Grader,
+    grader: Grader, rows: list[dict[str, object]]
 ) -> tuple[list[tuple[float, float, float, str]], list[tuple[float, float, str]]]:
     assert isinstance(grader.judge, LocalJudge)
     crit, mis = [], []
-    rows = sorted(labelled_answers(), key=lambda r: str(r["question_id"]))
     t0 = time.perf_counter()
     for i, r in enumerate(rows):
         q = grader.bank.get(str(r["question_id"]))
@@ -104,9 +116,10 @@ def cross_validate(x: np.ndarray, y: np.ndarray, groups: np.ndarray, name: str) 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--answers", default="", help='e.g. "1,3,4"; default: all labelled answers')
     args = ap.parse_args()
     grader = Grader(Settings(bank_dir=REPO, judge="local"), store=ResultStore(":memory:"))
-    crit, mis = collect(grader)
+    crit, mis = collect(grader, subset(args.answers))
     c = np.array([row[:3] for row in crit])
     cg = np.array([row[3] for row in crit])
     m = np.array([row[:2] for row in mis])

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
+from conftest import REPO
 from grader.bank import load_bank
 from grader.config import Settings
 from grader.pipeline import Grader

@@ -14,7 +14,8 @@ from grader.config import Settings
 from grader.errors import ConfigError
 from grader.judge import make_judge
 from grader.judge.capabilities import capabilities_for, kind_from_owners
-from grader.judge.openai_judge import OpenAIJudge, Tally, cost_usd
+from grader.judge.openai_judge import OpenAIJudge
+from grader.judge.remote import Tally, cost_usd
 from grader.judge.structured import (
     OutputProblem,
     output_schema,
@@ -216,7 +217,7 @@ def test_checklist_style_uses_the_checklist_prompt(tmp_path: Path) -> None:
 
 
 def test_capability_overrides_are_checked(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown key.*logprob"):
+    with pytest.raises(ConfigError, match=r"unknown key.*logprob"):
         OpenAIJudge(
             settings(
                 tmp_path,

@@ -7,11 +7,15 @@ Each turn becomes part of a :class:`PlanItem`:
   question: ``MATCH_WEIGHT`` × similarity to the question text + the rest ×
   similarity to its reference answer (the reference says what the question is
   *about*, which rescues paraphrases that share few words with the question).
-  At or above ``GRADER_TRANSCRIPT_MATCH_THRESHOLD`` it is a match;
+  At or above ``GRADER_TRANSCRIPT_MATCH_THRESHOLD`` it is a match.  When other
+  bank questions score within ``RERANK_WINDOW`` of the best, the candidate's
+  answer decides (its similarity to each one's reference), and the match is
+  flagged for review;
 * below it, a *follow-up* ("Can you say more about that?", "And why does that
   help?") continues the previous item: its answer is appended there;
 * anything else is listed as not graded, with the reason (small talk, or not in
-  the bank with the closest bank question and its similarity);
+  the bank with the closest bank question and its similarity; a near miss goes
+  to human review);
 * a bank question asked a second time continues its first item.
 
 The figures behind the threshold are in README.md ("Transcripts") and come from
@@ -21,6 +25,7 @@ The figures behind the threshold are in README.md ("Transcripts") and come from
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -34,6 +39,9 @@ if TYPE_CHECKING:
     from .pipeline import Grader
 
 MATCH_WEIGHT = 0.6  # share of the question-text similarity in the match score (rest: reference)
+RERANK_WINDOW = 0.05  # bank questions this close to the best wording compete on the answer
+RERANK_MIN_GAIN = 0.1  # answer-to-reference similarity needed to overrule the wording
+NEAR_MISS = 0.05  # unmatched questions this close under the threshold go to human review
 
 SkipCode = Literal["small_talk", "not_in_bank", "unknown_question"]
 
@@ -61,6 +69,7 @@ class PlanItem(BaseModel):
     match: QuestionMatch | None = None
     skip_code: SkipCode | None = None
     skip_reason: str | None = None
+    review_reason: str | None = Field(default=None, description="Why a human should look.")
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -166,6 +175,19 @@ def is_follow_up(question: str, previous: PlanItem) -> bool:
 # --------------------------------------------------------------------------- planning
 
 
+@dataclass(frozen=True)
+class _Limits:
+    threshold: float
+    review: float
+    margin: float
+
+
+@dataclass(frozen=True)
+class _Scores:
+    question: np.ndarray  # match score per bank question
+    answer: np.ndarray | None  # answer-to-reference similarity per bank question
+
+
 def plan_transcript(
     grader: Grader,
     transcript: Transcript,
@@ -176,18 +198,17 @@ def plan_transcript(
 ) -> TranscriptPlan:
     """Decide, turn by turn, which bank question is asked and what gets graded."""
     s = grader.settings
-    t = s.transcript_match_threshold if threshold is None else threshold
-    review = s.transcript_review_confidence if review_confidence is None else review_confidence
-    margin = s.transcript_review_margin if review_margin is None else review_margin
-    free = [turn for turn in transcript.turns if turn.question_id is None and not _numbered(turn)]
-    scores = dict(
-        zip((x.index for x in free), match_scores(grader, [x.question for x in free]), strict=True)
+    limits = _Limits(
+        s.transcript_match_threshold if threshold is None else threshold,
+        s.transcript_review_confidence if review_confidence is None else review_confidence,
+        s.transcript_review_margin if review_margin is None else review_margin,
     )
+    scores = _score_turns(grader, transcript.turns)
     items: list[PlanItem] = []
     by_question: dict[str, PlanItem] = {}
     last: PlanItem | None = None  # the item that received the previous turn
     for turn in transcript.turns:
-        item = _classify(grader, turn, scores.get(turn.index), last, t, review, margin)
+        item = _classify(grader, turn, scores.get(turn.index), last, limits)
         if item is None:  # a follow-up: continues the previous item
             assert last is not None
             _append(last, turn)
@@ -203,18 +224,30 @@ def plan_transcript(
         if item.match is not None:
             by_question[item.match.question_id] = item
     return TranscriptPlan(
-        transcript=transcript, items=items, threshold=t, embedder=grader.embedder.name
+        transcript=transcript,
+        items=items,
+        threshold=limits.threshold,
+        embedder=grader.embedder.name,
     )
+
+
+def _score_turns(grader: Grader, turns: list[Turn]) -> dict[int, _Scores]:
+    """Match scores of the turns that do not name their bank question."""
+    free = [t for t in turns if t.question_id is None and t.question_number is None]
+    q_scores = match_scores(grader, [t.question for t in free])
+    answered = [t for t in free if t.answer.strip()]
+    a_vecs = grader.embedder.embed([t.answer for t in answered]) if answered else None
+    a_scores = {}
+    if a_vecs is not None:
+        sims = a_vecs @ grader.index.references.T
+        a_scores = {t.index: sims[k] for k, t in enumerate(answered)}
+    return {t.index: _Scores(q_scores[k], a_scores.get(t.index)) for k, t in enumerate(free)}
 
 
 def _append(item: PlanItem, turn: Turn) -> None:
     item.turns.append(turn.index)
     item.questions.append(turn.question)
     item.answers.append(turn.answer)
-
-
-def _numbered(turn: Turn) -> bool:
-    return turn.question_number is not None
 
 
 def _new(turn: Turn, **fields: object) -> PlanItem:
@@ -224,21 +257,14 @@ def _new(turn: Turn, **fields: object) -> PlanItem:
 
 
 def _classify(
-    grader: Grader,
-    turn: Turn,
-    scores: np.ndarray | None,
-    last: PlanItem | None,
-    threshold: float,
-    review: float,
-    margin: float,
+    grader: Grader, turn: Turn, scores: _Scores | None, last: PlanItem | None, limits: _Limits
 ) -> PlanItem | None:
     if scores is None:
         return _explicit(grader, turn)
-    order = np.argsort(-scores)
-    best, second = int(order[0]), int(order[1]) if len(order) > 1 else None
-    conf = round(float(scores[best]), 4)
-    if conf >= threshold:
-        return _new(turn, match=_embedding_match(grader, scores, best, second, review, margin))
+    best = int(np.argmax(scores.question))
+    conf = float(scores.question[best])
+    if conf >= limits.threshold:
+        return _new(turn, match=_embedding_match(grader, scores, limits))
     if last is not None and not is_small_talk(turn.question) and is_follow_up(turn.question, last):
         return None
     if not turn.question.strip():
@@ -246,31 +272,51 @@ def _classify(
     if is_small_talk(turn.question):
         return _new(turn, skip_code="small_talk", skip_reason="small talk, not a bank question")
     closest = grader.bank.get(grader.index.ids[best])
-    return _new(
+    item = _new(
         turn,
         skip_code="not_in_bank",
         skip_reason=f"not in the bank: closest is {closest.number}. {closest.text!r} "
-        f"at {conf:.2f}, below the match threshold {threshold:.2f}",
+        f"at {conf:.3f}, below the match threshold {limits.threshold:.2f}",
     )
+    if conf >= limits.threshold - NEAR_MISS:
+        item.review_reason = (
+            f"just below the match threshold ({conf:.3f}): check whether question "
+            f"{closest.number} ({closest.id}) was asked"
+        )
+    return item
 
 
-def _embedding_match(
-    grader: Grader,
-    scores: np.ndarray,
-    best: int,
-    second: int | None,
-    review: float,
-    margin: float,
-) -> QuestionMatch:
-    q = grader.bank.get(grader.index.ids[best])
-    conf = round(float(scores[best]), 4)
-    runner = grader.bank.get(grader.index.ids[second]) if second is not None else None
-    runner_conf = round(float(scores[second]), 4) if second is not None else None
+def _pick(scores: _Scores, threshold: float) -> tuple[int, int | None]:
+    """(chosen, wording-best): the answer decides between near-tied wordings."""
+    q = scores.question
+    order = [int(i) for i in np.argsort(-q)]
+    top = order[0]
+    if scores.answer is None:
+        return top, None
+    near = [i for i in order[:5] if q[i] >= max(threshold, q[top] - RERANK_WINDOW)]
+    by_answer = max(near, key=lambda i: float(scores.answer[i]))  # type: ignore[index]
+    if by_answer != top and scores.answer[by_answer] - scores.answer[top] >= RERANK_MIN_GAIN:
+        return by_answer, top
+    return top, None
+
+
+def _embedding_match(grader: Grader, scores: _Scores, limits: _Limits) -> QuestionMatch:
+    chosen, overruled = _pick(scores, limits.threshold)
+    q = grader.bank.get(grader.index.ids[chosen])
+    conf = round(float(scores.question[chosen]), 4)
+    others = [int(i) for i in np.argsort(-scores.question) if int(i) != chosen]
+    runner = grader.bank.get(grader.index.ids[others[0]]) if others else None
+    runner_conf = round(float(scores.question[others[0]]), 4) if others else None
     reasons = []
-    if conf < review:
-        reasons.append(f"match confidence {conf:.2f} is below {review:.2f}")
-    if runner is not None and runner_conf is not None and conf - runner_conf < margin:
+    if overruled is not None and runner is not None:
+        reasons.append(
+            f"the wording is closer to {runner.number}. {runner.text!r} ({runner_conf:.2f}); "
+            "the answer's content chose this question"
+        )
+    elif runner is not None and runner_conf is not None and conf - runner_conf < limits.margin:
         reasons.append(f"almost as close to {runner.number}. {runner.text!r} ({runner_conf:.2f})")
+    if conf < limits.review:
+        reasons.append(f"match confidence {conf:.2f} is below {limits.review:.2f}")
     return QuestionMatch(
         question_id=q.id,
         question_number=q.number,

@@ -123,7 +123,7 @@ background:#f6f8fa}
 main{max-width:960px;margin:0 auto;padding:24px}
 header{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:20px 24px;display:flex;
 gap:24px;align-items:center}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}section h2{margin-top:0}
 .muted{color:#59636e;font-size:13px}.big{font-size:40px;font-weight:700}
 section{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:16px 20px;
 margin-top:16px}
@@ -145,7 +145,8 @@ border-bottom:1px solid #eaeef2;vertical-align:top}
 def render_html(report: TranscriptReport) -> str:
     o = report.overall
     colour = _COLOURS.get(o.level or "", _GREY)
-    meta = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in report.metadata.items() if k != "title")
+    facts = {**{k: v for k, v in report.candidate.items() if k != "name"}, **report.metadata}
+    meta = " · ".join(f"{_e(k)}: {_e(v)}" for k, v in _flat(facts) if k != "title")
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -172,6 +173,18 @@ def render_html(report: TranscriptReport) -> str:
         "</main></body></html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
+
+
+def _flat(facts: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
+    """Nested metadata as 'interview date: …' pairs."""
+    out: list[tuple[str, object]] = []
+    for key, value in facts.items():
+        name = f"{prefix}{key}".replace("_", " ")
+        if isinstance(value, dict):
+            out += _flat(value, f"{name} ")
+        else:
+            out.append((name, value))
+    return out
 
 
 def _ring(normalized: float | None, colour: str) -> str:

@@ -116,6 +116,8 @@ def item_report(item: PlanItem, result: GradeResult | None) -> ItemReport:
     if item.match is None or result is None:
         base.reason = item.skip_reason or "not graded"
         base.skip_code = item.skip_code
+        if item.review_reason:
+            base.needs_review, base.review_reasons = True, [item.review_reason]
         return base
     reasons = list(result.review_reasons) if result.needs_review else []
     if item.match.low_confidence:

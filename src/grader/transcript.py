@@ -209,8 +209,8 @@ def _as_number(value: object, where: str) -> int:
 
 _STAMP = r"(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?[\])]?\s*[-–]?\s*)?"
 _EMPH = r"[*_]{0,2}"
-_ASK = r"q|question(?:\s*\d+)?|interviewer|int|interviewing"
-_REPLY = r"a|answer(?:\s*\d+)?|candidate|cand|interviewee|applicant"
+_ASK = r"q(?:\s*\d+)?|question(?:\s*\d+)?|interviewer|int|interviewing"
+_REPLY = r"a(?:\s*\d+)?|answer(?:\s*\d+)?|candidate|cand|interviewee|applicant"
 _NAME = r"[^:()\n]{1,40}"
 _MARKER = re.compile(
     rf"^\s*{_STAMP}{_EMPH}(?:(?P<role>{_ASK}|{_REPLY})(?:\s*\({_NAME}\))?"
@@ -232,7 +232,9 @@ def parse_text(text: str, name: str = "the transcript") -> Transcript:
     """Plain text or Markdown: turn markers first, Markdown headings otherwise."""
     lines = text.split("\n")
     markers = [(i, m) for i, line in enumerate(lines) if (m := _MARKER.match(line))]
-    if any(_role(m) == "ask" for _, m in markers):
+    roles = [_role(m) for _, m in markers]
+    # Turn markers need a question answered somewhere ("Interviewer: Dana Lee" alone is metadata).
+    if "ask" in roles and "reply" in roles[roles.index("ask") :]:
         return _parse_markers(lines, markers)
     transcript = _parse_headings(lines)
     if transcript is None:
@@ -242,7 +244,7 @@ def parse_text(text: str, name: str = "the transcript") -> Transcript:
 
 def _parse_markers(lines: list[str], markers: list[tuple[int, re.Match[str]]]) -> Transcript:
     fmt: Format = (
-        "qa" if re.fullmatch(r"q|question.*", _first_ask_label(markers), re.I) else ("speakers")
+        "qa" if re.fullmatch(r"q.*", _first_ask_label(markers), re.I) else ("speakers")
     )
     first = next(i for i, m in markers if _role(m) == "ask")
     candidate, metadata = _metadata(lines[:first])

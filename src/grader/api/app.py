@@ -79,7 +79,7 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         metrics=metrics,
-        max_body_bytes=settings.max_answer_chars * 6 + 64 * 1024,  # \\uXXXX escapes + fields
+        max_body_bytes=settings.max_answer_chars * 6 + 64 * 1024,  # \uXXXX escapes + fields
     )
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
@@ -150,10 +150,31 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     body = schema.get("components", {}).get("schemas", {}).get("GradeBody")
     if body:
         body["properties"]["answer"]["maxLength"] = settings.max_answer_chars
-    if not (settings.api_keys or settings.grade_only_keys):
+    if settings.api_keys or settings.grade_only_keys:
+        _document_401(schema)
+    else:
         _strip_auth(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _document_401(schema: dict[str, Any]) -> None:
+    """Every operation that takes a key (``GradeKey``/``ReadKey``) can answer 401."""
+    doc = errors.error_responses(401)[401]
+    media = doc["content"]["application/json"]
+    response = {
+        "description": doc["description"],
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                "example": media["example"],
+            }
+        },
+    }
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if operation.get("security"):
+                operation.setdefault("responses", {}).setdefault("401", response)
 
 
 def _strip_auth(schema: dict[str, Any]) -> None:

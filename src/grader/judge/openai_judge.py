@@ -13,7 +13,8 @@ Picked by ``GRADER_JUDGE=openai:<model>`` (needs ``OPENAI_API_KEY``) or
   with the reason and the start of the last reply; all replies are kept in
   ``JudgeResponse.raw``.  Verdicts become probabilities for ``aggregate``:
   met -> 1.0, partial -> midway between ``GRADER_PARTIAL_PROBABILITY`` and
-  ``GRADER_MET_PROBABILITY``, not_met -> 0.0; a mistake -> its confidence / 100.
+  ``GRADER_MET_PROBABILITY`` (so an all-or-nothing criterion counts as not met),
+  not_met -> 0.0; a mistake -> its confidence / 100 (clamped to 0..100 first).
 * ``checklist``: one yes/no probe per criterion and misconception (prompt
   ``checklist-v1``), P(yes) from ``top_logprobs`` (see :mod:`.probes`).
 
@@ -30,7 +31,8 @@ there is no second retry loop here.  All requests of the process to one
 endpoint share one semaphore (``GRADER_JUDGE_CONCURRENCY``) on a private event
 loop (:mod:`.runtime`), so ``judge`` can be called from many threads and
 ``ajudge`` / ``ajudge_many`` from any event loop.  Server quirks come from the
-capability table (:mod:`.capabilities`).  Temperature is 0 and the seed is
+capability table (:mod:`.capabilities`); endpoints, errors and costs from
+:mod:`.remote`.  Temperature is 0 and the seed is
 sent where supported; ``JudgeResponse.model`` is the model name the server
 returned; tokens and (with ``GRADER_JUDGE_PRICES``) cost are counted per grade,
 also on failures (attached to the ``JudgeError``).
@@ -40,18 +42,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import openai
 
 from ..config import Settings
-from ..errors import ConfigError, JudgeError, JudgeOutputError, JudgeTimeoutError
+from ..errors import ConfigError, JudgeError, JudgeOutputError
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
 from .capabilities import Capabilities, capabilities_for, kind_from_owners
 from .probes import p_yes, probe_messages
+from .remote import (
+    CONNECT_TIMEOUT_S,
+    RAW_EXCERPT_CHARS,
+    Tally,
+    api_error,
+    api_key,
+    base_url,
+    cost_usd,
+)
 from .runtime import run_async, run_sync, semaphore
 from .structured import (
     OutputProblem,
@@ -64,24 +73,6 @@ from .structured import (
 
 STRUCTURED_PROMPT = "structured-v1"
 CHECKLIST_PROMPT = "checklist-v1"
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-CONNECT_TIMEOUT_S = 5.0  # connecting takes at most this long, whatever GRADER_JUDGE_TIMEOUT says
-RAW_EXCERPT_CHARS = 300  # start of the last reply quoted in an ungraded reason
-NO_KEY = "not-needed"  # local servers ignore the key, the SDK insists on one
-
-
-@dataclass
-class Tally:
-    """Calls and tokens spent on one answer."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    model: str | None = None  # as named by the server's last reply
-
-    def add(self, usage: Any) -> None:
-        self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-        self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
 
 
 class OpenAIJudge:
@@ -106,12 +97,12 @@ class OpenAIJudge:
         self.style = settings.judge_style
         self.prompt_version = STRUCTURED_PROMPT if self.style == "structured" else CHECKLIST_PROMPT
         self.prompt = Prompt.load(self.prompt_version)
-        self.base_url = _base_url(provider, settings.judge_base_url)
+        self.base_url = base_url(provider, settings.judge_base_url)
         capabilities_for("generic", settings.judge_capabilities)  # fail fast on bad overrides
         self._caps: Capabilities | None = None
         self._caps_lock: asyncio.Lock | None = None
         self._client = openai.AsyncOpenAI(
-            api_key=_api_key(provider, settings.judge_api_key),
+            api_key=api_key(provider, settings.judge_api_key),
             base_url=self.base_url,
             timeout=openai.Timeout(
                 settings.judge_timeout, connect=min(CONNECT_TIMEOUT_S, settings.judge_timeout)
@@ -187,7 +178,7 @@ class OpenAIJudge:
         except openai.APIStatusError:
             return "generic"  # no /models endpoint: assume nothing special
         except openai.APIError as exc:
-            raise self._error(exc) from exc
+            raise api_error(exc, self.base_url, self.model, self.settings) from exc
         return kind_from_owners(getattr(m, "owned_by", None) for m in page.data)
 
     async def _complete(
@@ -214,7 +205,7 @@ class OpenAIJudge:
             try:
                 response = await create(**kwargs)
             except openai.APIError as exc:
-                raise self._error(exc) from exc
+                raise api_error(exc, self.base_url, self.model, self.settings) from exc
         try:
             choice = response.choices[0]
             choice.message  # noqa: B018 - an answer without a message is unusable
@@ -226,38 +217,6 @@ class OpenAIJudge:
         tally.add(getattr(response, "usage", None))
         tally.model = str(getattr(response, "model", None) or self.model)
         return choice, tally.model
-
-    def _error(self, exc: openai.APIError) -> JudgeError:
-        url, s = self.base_url, self.settings
-        attempts = s.judge_max_retries + 1
-        if isinstance(exc, openai.APITimeoutError):
-            return JudgeTimeoutError(
-                f"the judge server at {url} did not answer within {s.judge_timeout:g} s "
-                f"({attempts} attempt(s); GRADER_JUDGE_TIMEOUT, GRADER_JUDGE_MAX_RETRIES)"
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            return JudgeError(
-                f"cannot reach the judge server at {url} ({type(cause).__name__}: {cause}); "
-                "is it running? Check GRADER_JUDGE_BASE_URL"
-            )
-        if isinstance(exc, openai.AuthenticationError):
-            return JudgeError(
-                f"the judge server at {url} rejected the API key (HTTP 401): check "
-                "GRADER_JUDGE_API_KEY or OPENAI_API_KEY"
-            )
-        if isinstance(exc, openai.NotFoundError):
-            return JudgeError(
-                f"the judge server at {url} answered 404 for model {self.model!r}: check the "
-                "model name in GRADER_JUDGE and the /v1 suffix of GRADER_JUDGE_BASE_URL"
-            )
-        if isinstance(exc, openai.APIStatusError):
-            hint = "; lower GRADER_JUDGE_CONCURRENCY" if exc.status_code == 429 else ""
-            return JudgeError(
-                f"the judge server at {url} answered HTTP {exc.status_code} after "
-                f"{attempts} attempt(s): {str(exc.message)[:RAW_EXCERPT_CHARS]}{hint}"
-            )
-        return JudgeError(f"judge request to {url} failed: {exc}")
 
     # ------------------------------------------------------------------ structured style
 
@@ -434,25 +393,6 @@ class OpenAIJudge:
         return self._response(criteria, miscon, model, tally, raw, [])
 
 
-def cost_usd(
-    prices: dict[str, tuple[float, float]], models: Sequence[str], tally: Tally
-) -> float | None:
-    """Cost from GRADER_JUDGE_PRICES (USD per million prompt / completion tokens).
-
-    The server's model name is tried first, then the configured one; a price
-    key also matches names it is a prefix of (``gpt-4o-mini`` matches
-    ``gpt-4o-mini-2024-07-18``), the longest key winning.
-    """
-    for name in models:
-        keys = [k for k in prices if name == k or name.startswith(k)]
-        if keys:
-            per_in, per_out = prices[max(keys, key=len)]
-            return round(
-                (tally.prompt_tokens * per_in + tally.completion_tokens * per_out) / 1e6, 8
-            )
-    return None
-
-
 def _assistant(raw: str) -> dict[str, str]:
     return {"role": "assistant", "content": raw}
 
@@ -461,32 +401,3 @@ def _audit(raws: list[str]) -> str:
     if len(raws) == 1:
         return raws[0]
     return "\n".join(f"# attempt {i}\n{r}" for i, r in enumerate(raws, 1))
-
-
-def _base_url(provider: str, configured: str | None) -> str:
-    if configured:
-        url = configured.strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"GRADER_JUDGE_BASE_URL={configured!r} is not an http(s) URL; "
-                "expected e.g. http://127.0.0.1:8000/v1"
-            )
-        return url
-    if provider == "openai-compatible":
-        raise ConfigError(
-            "GRADER_JUDGE=openai-compatible:<model> needs GRADER_JUDGE_BASE_URL, "
-            "e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:11434/v1 (Ollama)"
-        )
-    return os.environ.get("OPENAI_BASE_URL", "").rstrip("/") or OPENAI_BASE_URL
-
-
-def _api_key(provider: str, configured: str | None) -> str:
-    key = configured or os.environ.get("OPENAI_API_KEY")
-    if key:
-        return key
-    if provider == "openai":
-        raise ConfigError(
-            "GRADER_JUDGE=openai:<model> needs an API key: set OPENAI_API_KEY "
-            "(or GRADER_JUDGE_API_KEY)"
-        )
-    return NO_KEY

@@ -10,6 +10,7 @@ thread started on first use.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -20,12 +21,16 @@ _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 _semaphores: dict[tuple[str, int], asyncio.Semaphore] = {}
+_pid = os.getpid()  # a forked child has no loop thread: it starts its own
 
 
 def loop() -> asyncio.AbstractEventLoop:
     """The private loop, started on first use."""
-    global _loop, _thread
+    global _loop, _thread, _pid
     with _lock:
+        if _pid != os.getpid():
+            _loop, _thread, _pid = None, None, os.getpid()
+            _semaphores.clear()
         if _loop is None or not _loop.is_running():
             new = asyncio.new_event_loop()
             ready = threading.Event()
