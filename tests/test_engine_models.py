@@ -50,8 +50,7 @@ ORDERING = [
         "forward pass. An optimizer such as SGD or Adam then uses these gradients to update "
         "the weights. It matters because it makes training deep networks with millions of "
         "parameters computationally feasible.",
-        "Backpropagation sends the error back through the network so the weights can be "
-        "changed.",
+        "Backpropagation sends the error back through the network so the weights can be changed.",
         "Backpropagation is the optimizer that picks random weights and keeps the ones that "
         "give the best accuracy on the test set.",
     ),
@@ -63,8 +62,7 @@ ORDERING = [
         "less sensitive to small shifts of the input. Max pooling keeps the strongest "
         "activation, average pooling the mean; pooling has no learnable weights.",
         "Pooling makes the image smaller, for example max pooling.",
-        "Pooling layers add more channels to the image so the network can learn more "
-        "colours.",
+        "Pooling layers add more channels to the image so the network can learn more colours.",
     ),
 ]
 
@@ -128,9 +126,9 @@ def test_injections_never_raise_a_weak_answer(grader: Grader) -> None:
 def test_reference_answer_scores_at_least_9(grader: Grader, question) -> None:  # type: ignore[no-untyped-def]
     result = grader.grade(question.id, question.reference.text)
     assert result.status == "graded", result.reason
-    assert (result.score or 0) >= 9, [
-        (v.id, v.verdict, v.probability) for v in result.criteria
-    ] + [(m.id, m.probability) for m in result.misconceptions]
+    assert (result.score or 0) >= 9, [(v.id, v.verdict, v.probability) for v in result.criteria] + [
+        (m.id, m.probability) for m in result.misconceptions
+    ]
 
 
 def test_batched_probes_match_sequential_probes(grader: Grader) -> None:

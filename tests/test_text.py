@@ -69,3 +69,8 @@ def test_injections_are_found_and_stripped(attack: str) -> None:
 )
 def test_ordinary_answers_are_not_flagged(innocent: str) -> None:
     assert find_injections(innocent) == []
+
+
+@pytest.mark.parametrize("answer", ["2n-1", "O(n log n)", "x = 42;"])
+def test_short_formula_answers_are_text(answer: str) -> None:
+    assert check_natural_language(answer).ok

@@ -26,7 +26,7 @@ def test_json_fixture_keeps_candidate_metadata_and_explicit_questions() -> None:
 
 
 def test_bare_json_list_is_a_transcript() -> None:
-    data = [{"question": "What is dropout?", "answer": "It zeroes units."}, {"question_number": "2"}]
+    data = [{"question": "What is dropout?", "answer": "It zeroes units."}, {"question_number": 2}]
     t = parse_transcript(json.dumps(data).encode())
     assert [x.question for x in t.turns] == ["What is dropout?", ""]
     assert t.turns[1].question_number == 2 and t.turns[1].answer == ""
@@ -92,7 +92,10 @@ def test_bold_markdown_markers_and_question_numbers() -> None:
 
 def test_qa_question_without_answer_gets_an_empty_answer() -> None:
     t = parse_transcript("Q: First?\nQ: Second?\nA: Only this one.\n")
-    assert [(x.question, x.answer) for x in t.turns] == [("First?", ""), ("Second?", "Only this one.")]
+    assert [(x.question, x.answer) for x in t.turns] == [
+        ("First?", ""),
+        ("Second?", "Only this one."),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,8 +109,11 @@ def test_qa_question_without_answer_gets_an_empty_answer() -> None:
         (b"Dear team,\n\nthe notes are attached.\nSam", "no question/answer turns found in"),
         (b'"just a string"', "no question/answer turns found in upload.txt: expected"),
         (b'{"candidate": {"name": "X"}}', 'no "turns" list: expected a transcript'),
-        (b'{"turns": [{"answer": "orphan"}]}', 'turn 1 names no question: give "question"'),
-        (b'{"turns": [1, 2]}', "turn 1 must be an object"),
+        (b'{"turns": [{"answer": "orphan"}]}', 'turn 1: names no question: give "question"'),
+        (b'{"turns": [1, 2]}', "turn 1: must be an object"),
+        (b'[{"question_number": "2"}]', 'turn 1: "question_number" must be a whole number'),
+        (b'{"turns": [{"question": null}]}', 'turn 1: "question" is null: leave it out'),
+        (b'{"candidate": 7, "turns": [{"question": "q"}]}', '"candidate" must be text'),
         (b'{"turns": [{"question": "q?", "answer": 42}]}', '"answer" must be text, got int'),
         (b'{"turns": [{"question_number": 1.5}]}', '"question_number" must be a whole number'),
         (b'{"turns": [', "not valid JSON (line 1, column 12"),

@@ -76,7 +76,6 @@ class Settings(BaseSettings):
 
     # prefilter thresholds (calibrated on evals/datasets/nn46; see README)
     min_answer_words: int = Field(default=1, ge=0)
-    min_alpha_ratio: float = Field(default=0.5, ge=0, le=1)
     copied_question_similarity: float = Field(default=0.93, gt=0, le=1)
     off_topic_max_similarity: float = Field(default=0.45, ge=-1, le=1)
     off_topic_margin: float = Field(default=0.25, ge=0, le=2)
@@ -162,7 +161,6 @@ class Settings(BaseSettings):
             "local_prompt",
             "seed",
             "min_answer_words",
-            "min_alpha_ratio",
             "copied_question_similarity",
             "off_topic_max_similarity",
             "off_topic_margin",

@@ -47,7 +47,8 @@ def check_natural_language(text: str) -> TextCheck:
         return TextCheck(False, "answer looks like binary data, not text")
     letters = sum(1 for ch in stripped if ch.isalpha())
     non_space = sum(1 for ch in stripped if not ch.isspace())
-    if non_space and letters / non_space < 0.5:
+    # Short formula-like answers ("2n-1", "O(n log n)") can be right: judge them.
+    if non_space >= 20 and letters / non_space < 0.4:
         return TextCheck(False, "answer is mostly symbols, digits or code, not prose")
     tokens = words(stripped)
     latin = [w.lower() for w in tokens if w.isascii()]

@@ -9,14 +9,14 @@ Accepted formats (picked from the content; the file name only breaks ties):
   ``Sam (interviewer):``, leading ``[00:03:12]`` timestamps).
 * **Markdown headings** — the question in a heading, the answer below it.
 
-Anything before the first question (``Candidate: Jane Doe``, ``Role: …``) is read
+JSON is validated by the models in :mod:`grader.transcript_json`.  Anything
+before the first question (``Candidate: Jane Doe``, ``Role: …``) is read
 as metadata.  Answers keep their paragraphs; whitespace noise is cleaned.  Files
 that are not transcripts raise :class:`TranscriptError` naming what was expected.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -93,8 +93,10 @@ def _parse_any(text: str, name: str, json_name: bool) -> Transcript:
     start = text.lstrip()[0]
     if not (json_name or start in "[{"):
         return parse_text(text, name)
+    from .transcript_json import parse_json  # imports this module: import here, not at the top
+
     try:
-        return _parse_json(text, name)
+        return parse_json(text, name)
     except TranscriptError:
         if json_name or start == "{":
             raise
@@ -133,76 +135,8 @@ def tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def _parse_json(text: str, name: str) -> Transcript:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TranscriptError(
-            f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): "
-            f"{EXPECTED}"
-        ) from None
-    meta: dict[str, Any] = {}
-    if isinstance(data, dict):
-        raw_turns = data.get("turns")
-        if not isinstance(raw_turns, list):
-            raise TranscriptError(f'{name} has no "turns" list: {EXPECTED}')
-        meta = {k: v for k, v in data.items() if k not in ("turns", "candidate")}
-        candidate = data.get("candidate") or {}
-        if isinstance(candidate, str):
-            candidate = {"name": candidate}
-        if not isinstance(candidate, dict):
-            raise TranscriptError(f'{name}: "candidate" must be an object such as {{"name": ...}}')
-    elif isinstance(data, list):
-        raw_turns, candidate = data, {}
-    else:
-        raise TranscriptError(f"{name} holds a JSON {type(data).__name__}: {EXPECTED}")
-    turns = [_json_turn(t, i, name) for i, t in enumerate(raw_turns, start=1)]
-    return Transcript(format="json", candidate=candidate, metadata=meta, turns=turns)
-
-
-def _json_turn(raw: object, index: int, name: str) -> Turn:
-    where = f"{name}: turn {index}"
-    if not isinstance(raw, dict):
-        raise TranscriptError(f'{where} must be an object {{"question": ..., "answer": ...}}')
-    answer = raw.get("answer", "")
-    if answer is None:
-        answer = ""
-    if not isinstance(answer, str):
-        raise TranscriptError(f'{where}: "answer" must be text, got {type(answer).__name__}')
-    question, qid, number = raw.get("question"), raw.get("question_id"), raw.get("question_number")
-    if question is None and qid is None and number is None:
-        raise TranscriptError(
-            f'{where} names no question: give "question" (the interviewer\'s words), '
-            '"question_id" or "question_number"'
-        )
-    if question is not None and not isinstance(question, str):
-        raise TranscriptError(f'{where}: "question" must be text')
-    if qid is not None and not isinstance(qid, str):
-        raise TranscriptError(f'{where}: "question_id" must be text such as "q11-dropout"')
-    if number is not None:
-        number = _as_number(number, where)
-    return Turn(
-        index=index,
-        question=_one_line(question or ""),
-        answer=tidy(answer),
-        question_id=qid.strip() if qid else None,
-        question_number=number,
-    )
-
-
-def _as_number(value: object, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdecimal():
-        return int(value)
-    raise TranscriptError(f'{where}: "question_number" must be a whole number such as 11')
 
 
 # --------------------------------------------------------------------------- text
@@ -243,9 +177,7 @@ def parse_text(text: str, name: str = "the transcript") -> Transcript:
 
 
 def _parse_markers(lines: list[str], markers: list[tuple[int, re.Match[str]]]) -> Transcript:
-    fmt: Format = (
-        "qa" if re.fullmatch(r"q.*", _first_ask_label(markers), re.I) else ("speakers")
-    )
+    fmt: Format = "qa" if re.fullmatch(r"q.*", _first_ask_label(markers), re.I) else ("speakers")
     first = next(i for i, m in markers if _role(m) == "ask")
     candidate, metadata = _metadata(lines[:first])
     at = {i: m for i, m in markers}
@@ -259,7 +191,7 @@ def _parse_markers(lines: list[str], markers: list[tuple[int, re.Match[str]]]) -
             turns.append(
                 Turn(
                     index=len(turns) + 1,
-                    question=_one_line("\n".join(q_parts)),
+                    question=one_line("\n".join(q_parts)),
                     answer=tidy("\n".join(a_parts)),
                     line=q_line,
                 )

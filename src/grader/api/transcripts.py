@@ -17,14 +17,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import (
+    InvalidRequestError,
     JobNotDoneError,
     ModelUnavailableError,
     UnknownJobError,
@@ -35,8 +36,10 @@ from ..jobs import Job, JobRunner, JobStatus, JobStore
 from ..report import render_html
 from ..rollup import TranscriptReport
 from ..transcript import parse_transcript
+from ..transcript_json import request_schema
 from .deps import ApiState, GradeKey, GraderDep, StateDep
 from .errors import error_response, error_responses
+from .schemas import ErrorBody
 
 _RUNNER = "transcript_jobs"
 
@@ -66,7 +69,26 @@ class Progress(BaseModel):
     total: int = Field(description="Answers to grade (questions matched to the bank).")
 
 
-class TranscriptJob(BaseModel):
+_JOB_EXAMPLE: dict[str, Any] = {
+    "id": "3f2a9c0e1b7d4a65b2c1d0e9f8a7b6c5",
+    "status": "running",
+    "progress": {"graded": 3, "total": 7},
+    "source": "jane-doe.json",
+    "created": "2024-05-14T09:30:00+00:00",
+    "updated": "2024-05-14T09:30:12+00:00",
+    "error": None,
+    "links": {
+        "self": "/v1/transcripts/3f2a9c0e1b7d4a65b2c1d0e9f8a7b6c5",
+        "report_html": "/v1/transcripts/3f2a9c0e1b7d4a65b2c1d0e9f8a7b6c5/report.html",
+    },
+}
+
+
+class JobAccepted(BaseModel):
+    """A transcript job: where it stands (the report is fetched with GET)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_JOB_EXAMPLE]})
+
     id: str
     status: JobStatus
     progress: Progress
@@ -75,6 +97,13 @@ class TranscriptJob(BaseModel):
     updated: str
     error: str | None = None
     links: dict[str, str]
+
+
+class TranscriptJob(JobAccepted):
+    """A transcript job and, once ``status`` is ``done``, its report."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_JOB_EXAMPLE, "report": None}]})
+
     report: TranscriptReport | None = Field(default=None, description="When status is done.")
 
 
@@ -105,14 +134,16 @@ def _runner(state: ApiState) -> JobRunner:
 
 
 _TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+# Only the JSON form is in the schema: a text transcript is checked beyond what a JSON Schema
+# can say (it needs Q:/A:-style turns or headings), so a schema for it would promise too much.
 _BODY = {
     "required": True,
-    "description": "The transcript: JSON (`application/json`), or Markdown / plain text "
-    "(`text/markdown`, `text/plain`) with Q:/A: or Interviewer:/Candidate: turns or "
-    "questions in headings. UTF-8.",
+    "description": "The transcript as JSON (below). Markdown or plain text is accepted too: "
+    "send it with `Content-Type: text/markdown` or `text/plain` (UTF-8), with Q:/A: or "
+    "Interviewer:/Candidate: turns, or each question in a heading.",
     "content": {
         "application/json": {
-            "schema": {"type": "object"},
+            "schema": request_schema(),
             "example": {
                 "candidate": {"name": "Jane Doe"},
                 "turns": [
@@ -121,13 +152,38 @@ _BODY = {
                 ],
             },
         },
-        "text/markdown": {
-            "schema": {"type": "string"},
-            "example": "Candidate: Jane Doe\n\nQ: How does dropout work?\nA: It zeroes …\n",
-        },
     },
 }
-_NOT_FOUND = {"description": "No such job.", "model": error_responses(400)[400]["model"]}
+_NOT_FOUND: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "No such job (or it was posted with another API key).",
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "code": "unknown_job",
+                    "message": "no transcript job '…'",
+                    "request_id": "3f2a9c0e",
+                }
+            }
+        }
+    },
+}
+_NOT_DONE: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "The job is not done yet: poll GET /v1/transcripts/{id}.",
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "code": "job_not_done",
+                    "message": "job … is running (3/7 graded)",
+                    "request_id": "3f2a",
+                }
+            }
+        }
+    },
+}
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Id from the 202 response.")]
 
 
@@ -139,7 +195,14 @@ JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Id from the 
     "in the background. Answers 202 with the job (poll `links.self`). Small talk and questions "
     "not in the bank are listed in the report as not graded.",
     openapi_extra={"requestBody": _BODY},
-    responses={**error_responses(400, 401, 413, 415, 503)},
+    response_model=JobAccepted,
+    responses={
+        202: {
+            "description": "Job accepted.",
+            "content": {"application/json": {"example": _JOB_EXAMPLE}},
+        },
+        **error_responses(400, 401, 413, 415, 503),
+    },
 )
 async def create_job(
     request: Request,
@@ -151,6 +214,8 @@ async def create_job(
     ] = None,
 ) -> JSONResponse:
     runner = _runner(state)
+    if len(request.query_params.getlist("filename")) > 1:
+        raise InvalidRequestError("give the query parameter 'filename' once")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json" or ctype.endswith("+json"):
         kind: Literal["json", "text"] = "json"
@@ -171,7 +236,7 @@ async def create_job(
     job = await run_in_threadpool(prepare)
     view = _view(job)
     return JSONResponse(
-        view.model_dump(mode="json", exclude={"report"}),
+        JobAccepted.model_validate(view.model_dump(exclude={"report"})).model_dump(mode="json"),
         status_code=202,
         headers={"Location": view.links["self"]},
     )
@@ -210,7 +275,12 @@ async def get_job(
     "/transcripts/{job_id}/report.html",
     summary="The report as one self-contained HTML page",
     response_class=HTMLResponse,
-    responses={404: _NOT_FOUND, 409: {"description": "The job is not done yet."}},
+    responses={
+        200: {"content": {"text/html": {"example": "<!doctype html><html>…</html>"}}},
+        404: _NOT_FOUND,
+        409: _NOT_DONE,
+        **error_responses(401),
+    },
 )
 async def get_report_html(
     request: Request, job_id: JobId, principal: GradeKey, state: StateDep
