@@ -53,7 +53,7 @@ def subset(numbers: str) -> list[dict[str, object]]:
 
 
 def collect(
-    grader: Grader, rows: list[dict[str, object]]
+    grader: Grader, rows: list[dict[str, object]], cached_only: bool = False
 ) -> tuple[list[tuple[float, float, float, str]], list[tuple[float, float, str]]]:
     assert isinstance(grader.judge, LocalJudge)
     crit, mis = [], []
@@ -62,7 +62,7 @@ def collect(
         q = grader.bank.get(str(r["question_id"]))
         cleaned, _ = strip_injections(str(r["answer"]))
         pre = grader.prefilter.check(q, cleaned)
-        if pre.short_circuit:
+        if pre.short_circuit or (cached_only and not grader.judge.is_cached(q, cleaned)):
             continue
         req = JudgeRequest(
             q,
@@ -116,10 +116,15 @@ def cross_validate(x: np.ndarray, y: np.ndarray, groups: np.ndarray, name: str) 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true")
+    ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="use only answers whose probe logits are already cached (no model run)",
+    )
     ap.add_argument("--answers", default="", help='e.g. "1,3,4"; default: all labelled answers')
     args = ap.parse_args()
     grader = Grader(Settings(bank_dir=REPO, judge="local"), store=ResultStore(":memory:"))
-    crit, mis = collect(grader, subset(args.answers))
+    crit, mis = collect(grader, subset(args.answers), args.cached_only)
     c = np.array([row[:3] for row in crit])
     cg = np.array([row[3] for row in crit])
     m = np.array([row[:2] for row in mis])

@@ -134,7 +134,9 @@ def test_finished_report_survives_a_restart(tmp_path: Path) -> None:
     with TestClient(make_app(tmp_path)) as c:  # a new app on the same database
         after = c.get(f"/v1/transcripts/{job_id}").json()
     assert after["status"] == "done"
-    assert json.dumps(after["report"], sort_keys=True) == json.dumps(before["report"], sort_keys=True)
+    assert json.dumps(after["report"], sort_keys=True) == json.dumps(
+        before["report"], sort_keys=True
+    )
 
 
 def test_openapi_documents_the_transcript_routes(tmp_path: Path) -> None:

@@ -55,7 +55,9 @@ def chromium(tmp_path: Path, *args: str) -> str:
 def report(tmp_path_factory: pytest.TempPathFactory) -> TranscriptReport:
     data = json.loads((FIXTURES / "transcripts" / "jane-doe.json").read_text())
     data["turns"].append({"question_id": "q25-gradient-clipping", "answer": PWNED})
-    s = Settings(bank_dir=REPO, cache_dir=tmp_path_factory.mktemp("c"), embedder="fake", judge="fake")
+    s = Settings(
+        bank_dir=REPO, cache_dir=tmp_path_factory.mktemp("c"), embedder="fake", judge="fake"
+    )
     grader = Grader(s, embedder=FakeEmbedder(), judge=FakeJudge(), store=ResultStore(":memory:"))
     return grade_transcript(grader, parse_transcript(json.dumps(data).encode()))
 
@@ -72,7 +74,7 @@ def test_report_renders_in_chromium_with_score_and_every_question(
     page = tmp_path / "report.html"
     page.write_text(render_html(report), encoding="utf-8")
     dom = chromium(tmp_path, "--dump-dom", page.as_uri())
-    assert f'id="overall" class="big" style="color:' in dom
+    assert 'id="overall" class="big" style="color:' in dom
     assert f">{report.overall.percent}%</div>" in dom
     text = unescape(dom)
     for item in report.items:

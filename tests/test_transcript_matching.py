@@ -153,7 +153,9 @@ def test_json_transcript_what_is_graded_and_what_is_not(grader: Grader) -> None:
     assert empty.score == 0 and empty.result and empty.result.prefilter
     assert empty.result.prefilter.code == "empty"
     assert "no answer recorded" in " ".join(empty.review_reasons)
-    assert all(i.score is None and i.result is None for i in report.items if i.status == "not_graded")
+    assert all(
+        i.score is None and i.result is None for i in report.items if i.status == "not_graded"
+    )
     assert report.overall.scored == 5 and report.overall.not_graded == 3
     assert {r.item for r in report.review} >= {3, 5, 7}  # uncertain match, near miss, gap
 
@@ -162,7 +164,9 @@ def test_json_transcript_what_is_graded_and_what_is_not(grader: Grader) -> None:
     ("name", "scored", "not_graded"),
     [("qa-interview.txt", 4, 3), ("speakers.txt", 3, 3), ("markdown-headings.md", 2, 3)],
 )
-def test_text_transcripts_graded_counts(grader: Grader, name: str, scored: int, not_graded: int) -> None:
+def test_text_transcripts_graded_counts(
+    grader: Grader, name: str, scored: int, not_graded: int
+) -> None:
     report = graded(grader, name)
     assert (report.overall.scored, report.overall.not_graded) == (scored, not_graded)
     assert report.overall.ungraded == 0

@@ -109,7 +109,7 @@ def test_rollup_arithmetic(bank: Path, tmp_path: Path) -> None:
     )
     topics = {t.topic: (t.items, t.normalized) for t in report.topics}
     assert topics == {"regularization": (1, 1.0), "vision": (1, 0.4), "architectures": (1, 0.4)}
-    assert [t.topic for t in report.topics][0] == "regularization"  # best first
+    assert report.topics[0].topic == "regularization"  # best first
     assert len(report.strengths) == 3 + 1 and {f.item for f in report.strengths} == {2, 3}
     assert sorted(f.text for f in report.gaps) == [
         "Missed: Explains that pooling gives some invariance to small translations of the input.",
@@ -179,3 +179,18 @@ def test_resume_grades_only_what_is_missing(bank: Path, tmp_path: Path) -> None:
     again = grade_items(grader, plan, done=done, on_start=lambda i: started.append(i.item))
     assert sorted(started) == [3, 4] and again[2] is first[2]
     assert build_report(plan, again).overall.scored == 3
+
+
+def test_question_gone_from_the_bank_on_resume_is_ungraded_not_a_crash(
+    bank: Path, tmp_path: Path
+) -> None:
+    grader = make(bank, tmp_path, FakeJudge())
+    plan = plan_transcript(grader, parse_transcript(json.dumps(TRANSCRIPT).encode()))
+    gone = plan.items[1].match
+    assert gone is not None
+    plan.items[1].match = gone.model_copy(update={"question_id": "q77-gone"})
+    results = grade_items(grader, plan)
+    assert results[2].status == "ungraded" and "unknown question 'q77-gone'" in (
+        results[2].reason or ""
+    )
+    assert results[3].status == "graded"

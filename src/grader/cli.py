@@ -163,7 +163,9 @@ def grade(
 @app.command("transcript")
 def transcript(
     file: Annotated[Path, typer.Argument(help="JSON, Markdown or text transcript (UTF-8).")],
-    fmt: Annotated[str, typer.Option("--format", help="json, md or html.")] = "md",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="json, md or html (default: from -o, else md).")
+    ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
 ) -> None:
     """Grade a whole interview: match each question to the bank, grade, roll up a report."""
@@ -173,6 +175,8 @@ def transcript(
     from .report import render
     from .transcript import read_transcript
 
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    fmt = fmt or {"json": "json", "md": "md", "markdown": "md", "html": "html"}.get(suffix, "md")
     if fmt not in ("json", "md", "html"):
         raise typer.BadParameter("use --format json, md or html", param_hint="--format")
     parsed = read_transcript(file)
@@ -191,7 +195,12 @@ def transcript(
     else:
         output.write_text(text, encoding="utf-8")
         o = report.overall
-        err.print(f"report written to {output}: overall {o.percent}% ({o.scored} scored)")
+        err.print(
+            f"report written to {output}: overall {o.percent}% ({o.scored} scored)",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
 
 
 def _read_answer(answer: str | None, file: Path | None) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraderError, TranscriptError
+from .errors import GraderError, TranscriptError, UnknownQuestionError
 from .matching import PlanItem, TranscriptPlan, plan_transcript
 from .models import GradeResult, Provenance
 from .rollup import TranscriptReport, build_report
@@ -116,20 +116,25 @@ def _grade_one(
 
 def ungraded(grader: Grader, item: PlanItem, reason: str) -> GradeResult:
     """A visible failure: no score, the reason, flagged for review."""
-    assert item.match is not None
-    q = grader.bank.get(item.match.question_id)
+    match = item.match
+    assert match is not None
+    try:
+        rubric = grader.bank.get(match.question_id).rubric
+        max_points, version = rubric.max_points, rubric.version
+    except UnknownQuestionError:  # the bank changed under a resumed job
+        max_points, version = 0.0, 1
     judge = grader.judge
     return GradeResult(
-        question_id=q.id,
-        question_number=q.number,
+        question_id=match.question_id,
+        question_number=match.question_number,
         status="ungraded",
         reason=reason,
-        max_score=q.rubric.max_points,
+        max_score=max_points,
         needs_review=True,
         review_reasons=[reason],
         provenance=Provenance(
             bank_hash=grader.bank.content_hash,
-            rubric_version=q.rubric.version,
+            rubric_version=version,
             prompt_version=judge.prompt_version if judge else None,
             embedder=grader.embedder.name,
             judge=judge.name if judge else None,

@@ -124,9 +124,9 @@ _SMALL_TALK = re.compile(
     r"(day|weekend|week|trip|morning)|hear me|see my screen|audio|video|connection|"
     r"(tell|talk) (me|us) (a bit |a little )?about yourself|introduce yourself|your background|"
     r"(last|current|previous) (role|job|position)|why do you want|work (here|with us)|"
-    r"questions for (us|me)|salary|compensation|notice period|when could you start|relocat|"
-    r"remote(ly)?|visa|coffee|water|tea\b|five years|weakness|move on|let's (start|begin|get "
-    r"started)|shall we|that's all|wrap (it )?up|next steps|find the office)",
+    r"questions for (us|me)|salary|compensation|notice period|when could you start|relocat\w*|"
+    r"remote(ly)?|visa|coffee|water|tea|five years|weakness(es)?|move on|let's (start|begin|get "
+    r"started)|shall we|that's all|wrap (it )?up|next steps|find the office)\b",
     re.I,
 )
 _CONTINUATION = re.compile(

@@ -168,6 +168,11 @@ class LocalJudge:
             self._cache.put(key, logits)
         return logits
 
+    def is_cached(self, question: Question, answer: str) -> bool:
+        """True when this answer's probe logits are in the cache (grading needs no model run)."""
+        key = _probe_key(self.model, self.prompt_version, question, answer)
+        return self._cache is not None and self._cache.get(key) is not None
+
     def _evaluate(self, question: Question, answer: str) -> list[float]:
         shared, answer_tokens = self._segments(question, answer)
         rubric = question.rubric
