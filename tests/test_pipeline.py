@@ -91,9 +91,9 @@ def test_points_partial_credit_and_penalty(tmp_path: Path) -> None:
     judge = scripted(
         **{
             "random-zeroing": 0.9,
-            "training-only": 0.3,
-            "why-it-helps": 0.3,
-            "dropout-at-inference": 0.8,
+            "training-only": 0.4,
+            "why-it-helps": 0.4,
+            "dropout-at-inference": 0.9,
         }
     )
     result = make(tmp_path, judge).grade("q01-dropout", GOOD_DROPOUT)

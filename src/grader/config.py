@@ -78,13 +78,13 @@ class Settings(BaseSettings):
     min_answer_words: int = Field(default=1, ge=0)
     copied_question_similarity: float = Field(default=0.93, gt=0, le=1)
     off_topic_max_similarity: float = Field(default=0.45, ge=-1, le=1)
-    off_topic_margin: float = Field(default=0.25, ge=0, le=2)
+    off_topic_margin: float = Field(default=0.3, ge=0, le=2)
     off_topic_min_words: int = Field(default=20, ge=0)
 
     # aggregation
     met_probability: float = Field(default=0.5, gt=0, lt=1)
-    partial_probability: float = Field(default=0.25, gt=0, lt=1)
-    misconception_probability: float = Field(default=0.6, gt=0, lt=1)
+    partial_probability: float = Field(default=0.35, gt=0, lt=1)
+    misconception_probability: float = Field(default=0.85, gt=0, lt=1)
     review_margin: float = Field(default=0.1, ge=0, lt=0.5)
     calibration_path: Path | None = Field(
         default=None, description="Isotonic score map (JSON) from `grader eval calibrate`."

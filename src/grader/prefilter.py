@@ -141,7 +141,7 @@ class Prefilter:
         )
         if q_sim >= self.s.copied_question_similarity and _adds_nothing(text, question.text):
             return _stop("copied_question", "the answer only restates the question", **info)
-        relevance = max(own, q_sim)
+        relevance = own  # the question text is too short to judge relevance by
         if (
             n_words >= self.s.off_topic_min_words  # short answers carry too little signal
             and relevance < self.s.off_topic_max_similarity

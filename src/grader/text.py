@@ -84,6 +84,12 @@ _INJECTION_PATTERNS = [
     r"\b(as|dear) (the|an?) (grader|evaluator|examiner|ai|llm|language model)\b",
     r"\b(answer|respond|reply|output|say)\b.{0,20}\b(yes|\"yes\"|'yes')\b.{0,30}\b(every|all|each)\b",
     r"\bnew instructions?\b",
+    r"\brubric\b",
+    r"\bpre-?approved\b",
+    r"\b(this|my) answer (was|has been|is) (already )?(approved|reviewed|checked|graded|verified)",
+    r"\b(meets?|satisf(y|ies)|fulfill?s?)\b.{0,25}\b(criteria|criterion|requirements?|points?)\b",
+    r"\b(this|the|my) answer (is|was|meets|satisfies|deserves|covers)\b.{0,40}"
+    r"\b(correct|complete|perfect|excellent|full|criteri\w*|requirements?|points?|marks?)\b",
     r"\bnote to (the )?(ai|grader|model|system|evaluator|examiner|llm|assistant)\b",
     r"\b(respond|answer|reply|say|output)\b.{0,15}\byes\b",
     r"\b(each|every|all)\b.{0,40}\bis yes\b",
