@@ -145,4 +145,6 @@ def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
     finally:
         judge._parallel = parallel
     assert len(batched) == len(q.rubric.criteria) + len(q.rubric.misconceptions)
-    assert max(abs(a - b) for a, b in zip(batched, sequential, strict=True)) < 0.05
+    # Quantised kernels round differently for other batch shapes: measured up to 0.10 logit.
+    # A wrong position or sequence id would move logits by whole units.
+    assert max(abs(a - b) for a, b in zip(batched, sequential, strict=True)) < 0.25
