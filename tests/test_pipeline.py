@@ -217,3 +217,10 @@ def test_short_or_question_echoing_answers_with_content_reach_the_judge(
 def test_short_answers_are_never_called_off_topic(tmp_path: Path) -> None:
     result = make(tmp_path).grade("q01-dropout", "Max pooling and average pooling reduce size.")
     assert result.prefilter is not None and result.prefilter.code != "off_topic"
+
+
+def test_no_off_topic_call_without_a_substantial_reference(tmp_path: Path) -> None:
+    # Short-answer banks (one-line model answers) give similarities too weak to call off-topic.
+    judge = FakeJudge()
+    result = make(tmp_path, judge, off_topic_min_reference_words=1000).grade("q01-dropout", POOLING)
+    assert result.status == "graded" and judge.calls == 1

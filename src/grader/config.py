@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     off_topic_max_similarity: float = Field(default=0.45, ge=-1, le=1)
     off_topic_margin: float = Field(default=0.3, ge=0, le=2)
     off_topic_min_words: int = Field(default=20, ge=0)
+    off_topic_min_reference_words: int = Field(default=50, ge=0)
 
     # aggregation
     met_probability: float = Field(default=0.5, gt=0, lt=1)
@@ -165,6 +166,7 @@ class Settings(BaseSettings):
             "off_topic_max_similarity",
             "off_topic_margin",
             "off_topic_min_words",
+            "off_topic_min_reference_words",
             "met_probability",
             "partial_probability",
             "misconception_probability",

@@ -144,6 +144,8 @@ class Prefilter:
         relevance = own  # the question text is too short to judge relevance by
         if (
             n_words >= self.s.off_topic_min_words  # short answers carry too little signal
+            # a one-line model answer (as in short-answer datasets) is no measure of relevance
+            and len(words(question.reference.text)) >= self.s.off_topic_min_reference_words
             and relevance < self.s.off_topic_max_similarity
             and best_other is not None
             and best_other - relevance >= self.s.off_topic_margin
