@@ -24,30 +24,39 @@ CREATE TABLE IF NOT EXISTS results (
 """
 
 
-class ResultStore:
+class Connections:
+    """SQLite connections for one database file: one per thread (WAL mode, so readers never
+    block the writer), or a single shared connection for ``":memory:"``."""
+
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(path)
         self._local = threading.local()
         self._memory = (
-            sqlite3.connect(":memory:", check_same_thread=False)
-            if str(path) == ":memory:"
+            sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+            if self.path == ":memory:"
             else None
         )
-        self._lock = threading.Lock()
-        self._conn().executescript(_SCHEMA)
+        if self._memory is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
 
-    def _conn(self) -> sqlite3.Connection:
+    def get(self) -> sqlite3.Connection:
         if self._memory is not None:
             return self._memory
-        conn = getattr(self._local, "conn", None)
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
+
+
+class ResultStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn = Connections(path).get
+        self._lock = threading.Lock()
+        self._conn().executescript(_SCHEMA)
 
     def save(self, key: str, result: GradeResult) -> None:
         with self._lock:

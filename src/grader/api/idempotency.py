@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +19,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..store import Connections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -77,30 +78,12 @@ class IdempotencyStore:
     def __init__(self, path: Path | str, ttl_seconds: float) -> None:
         self.path = str(path)
         self.ttl = ttl_seconds
-        self._local = threading.local()
-        self._memory = (
-            sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-            if self.path == ":memory:"
-            else None
-        )
-        if self._memory is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = Connections(path).get
         self._lock = threading.Lock()
         self._puts = 0
         self.locks = KeyedLocks()
         self._conn().executescript(_SCHEMA)
         self.purge()
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._memory is not None:
-            return self._memory
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
 
     def get(self, key: str) -> StoredResponse | None:
         cutoff = time.time() - self.ttl
