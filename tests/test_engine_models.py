@@ -148,3 +148,26 @@ def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
     # Quantised kernels round differently for other batch shapes: measured up to 0.10 logit.
     # A wrong position or sequence id would move logits by whole units.
     assert max(abs(a - b) for a, b in zip(batched, sequential, strict=True)) < 0.25
+
+
+def test_packed_sentence_embeddings_equal_separate_embeddings(grader: Grader) -> None:
+    from grader.embeddings import embed_separately
+    from grader.text import sentences
+
+    topics = ["dropout", "weight decay", "batch size", "momentum", "attention", "pooling"]
+    text = (
+        ORDERING[0][1]
+        + " "
+        + " ".join(f"Remark {i} says {topics[i % 6]} matters for run {i * 7}." for i in range(36))
+    )
+    parts = sentences(text)
+    assert len(parts) > 30  # more than one packed row
+    whole, packed = grader.embedder.embed_with_parts(text, parts)
+    ref_whole, ref_parts = embed_separately(grader.embedder, text, parts)
+    assert packed.shape == ref_parts.shape
+    # Same precision on both sides: only summation order differs (bfloat16: ~0.998).
+    assert float(whole @ ref_whole) > 0.995
+    assert float((packed * ref_parts).sum(axis=1).min()) > 0.995
+    # and a sentence is closest to itself, not to its neighbours in the packed row
+    sims = packed @ ref_parts.T
+    assert list(sims.argmax(axis=1)) == list(range(len(parts)))

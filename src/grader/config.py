@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     embedder: str = Field(
         default="sentence-transformers", description="'sentence-transformers' or 'fake'."
     )
+    embed_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="Embedding model precision: bfloat16 is ~2x faster on CPUs with "
+        "AVX512-BF16/AMX (vectors within 0.998 cosine of float32); auto picks it there.",
+    )
     judge: str = Field(
         default="local",
         description="'local', 'fake', 'none', 'similarity', 'openai:<model>' or "

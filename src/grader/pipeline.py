@@ -41,7 +41,7 @@ class Grader:
         t0 = time.perf_counter()
         self.bank = bank or load_bank(s.bank_dir)
         self.calibration = load_calibration(s.calibration_path) if s.calibration_path else None
-        self.embedder = embedder or make_embedder(s.embedder, s.n_threads)
+        self.embedder = embedder or make_embedder(s.embedder, s.n_threads, s.embed_dtype)
         self.index = BankIndex(self.bank, self.embedder, s.cache_dir)
         self.prefilter = Prefilter(self.index, self.embedder, s)
         self.judge: Judge | None = make_judge(s) if judge == "from-settings" else judge  # type: ignore[assignment]

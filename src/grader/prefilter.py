@@ -123,8 +123,7 @@ class Prefilter:
 
     def _similarity_gate(self, question: Question, text: str, n_words: int) -> PrefilterOutcome:
         parts = sentences(text)[:64]
-        vecs = self.embedder.embed([text, *parts])
-        whole, sent_vecs = vecs[0], vecs[1:]
+        whole, sent_vecs = self.embedder.embed_with_parts(text, parts)
         row = self.index.row(question.id)
         ref_sims = self.index.references @ whole
         q_sim = float(self.index.questions[row] @ whole)
