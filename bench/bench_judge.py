@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/bench_judge.py [--question 16] [--runs 3]
 
-"single": before each answer the KV cache is moved to another question, so the
-question part of the prompt is evaluated too (the system prompt stays cached,
-as on a running server).  "same question": the question's answers graded in a
-row, reusing the evaluated question prefix.  Every graded text is new to the
-result and logit caches (a temporary cache directory and a run marker), so
-each figure is a real model run.  Also prints the peak resident memory of the
-process with both models loaded.
+"cold": the question's prompt prefix is evaluated (first answer to a question
+after a start).  "single": an answer to another question came before, so the
+question's prefix is restored from the in-memory snapshot (a running server).
+"same question": the question's answers graded in a row, reusing the evaluated
+question prefix.  Every graded text is new to the result and logit caches (a
+temporary cache directory and a run marker), so each figure is a real model
+run.  Also prints the peak resident memory of the process with both models
+loaded.  GRADER_LOCAL_PROMPT=checklist-v3 measures another prompt layout.
 """
 
 from __future__ import annotations
@@ -88,11 +89,18 @@ def main() -> None:
     answers = [str(r["answer"]) for r in rows if r["category"] not in ("off-topic", "empty")]
     n_probes = len(q.rubric.criteria) + len(q.rubric.misconceptions)
     grader.grade(q.id, "warm-up answer about this question and its main idea.")
+    cold: list[float] = []
     single: list[float] = []
     same: list[float] = []
     stages: dict[str, list[float]] = defaultdict(list)
     tokens: dict[str, list[int]] = defaultdict(list)
     for run in range(args.runs):
+        for i, a in enumerate(answers):
+            grader.grade(other.id, f"Cold {run}.{i}: the chain rule gives the loss gradients.")
+            judge._prefixes.clear()  # as for the first answer to a question after a start
+            t = time.perf_counter()
+            grader.grade(q.id, f"Cold {run}. {a}")
+            cold.append(time.perf_counter() - t)
         for i, a in enumerate(answers):
             grader.grade(other.id, f"Evict {run}.{i}: the chain rule gives the loss gradients.")
             clock.reset()
@@ -118,7 +126,14 @@ def main() -> None:
         f"{len(answers)} answers of {words:.0f} words on average; {args.runs} runs; "
         f"{settings.n_threads} threads"
     )
-    print(f"  single answer (question prefix not cached): median {statistics.median(single):.2f} s")
+    print(
+        "  single answer, question never seen (prefix evaluated): "
+        f"median {statistics.median(cold):.2f} s"
+    )
+    print(
+        "  single answer after answers to another question (prefix restored): "
+        f"median {statistics.median(single):.2f} s"
+    )
     print(f"  many answers to the same question: median {statistics.median(same):.2f} s/answer")
     for stage, vals in stages.items():
         print(f"    {stage:<16} median {statistics.median(vals) * 1000:6.0f} ms")

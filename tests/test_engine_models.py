@@ -171,3 +171,25 @@ def test_packed_sentence_embeddings_equal_separate_embeddings(grader: Grader) ->
     # and a sentence is closest to itself, not to its neighbours in the packed row
     sims = packed @ ref_parts.T
     assert list(sims.argmax(axis=1)) == list(range(len(parts)))
+
+
+def test_question_prefix_is_restored_not_recomputed(grader: Grader) -> None:
+    from grader.judge.local import LocalJudge
+
+    judge = grader.judge
+    assert isinstance(judge, LocalJudge)
+    q11, q4 = BANK.get(11), BANK.get(4)
+    answer = ORDERING[0][2] + " (prefix check)"
+    first = judge._evaluate(q11, answer)
+    judge._evaluate(q4, ORDERING[1][2] + " (prefix check)")  # the KV cache now holds q4
+    hits, evaluated = judge._prefixes.hits, judge.tokens_evaluated
+    again = judge._evaluate(q11, answer)
+    assert judge._prefixes.hits == hits + 1
+    _, answer_tokens = judge._segments(q11, answer)
+    probes = [judge._probe("criterion", c.description, c.id) for c in q11.rubric.criteria]
+    probes += [
+        judge._probe("misconception", m.description, m.id) for m in q11.rubric.misconceptions
+    ]
+    # only the answer and the probes were evaluated, not the question's shared prefix
+    assert judge.tokens_evaluated - evaluated == len(answer_tokens) + sum(map(len, probes))
+    assert again == first  # a restored prefix is bit-for-bit the evaluated one

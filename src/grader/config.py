@@ -71,9 +71,19 @@ class Settings(BaseSettings):
         default_factory=dict, description='USD per 1M tokens: {"gpt-4o-mini": [0.15, 0.6]}.'
     )
     local_model_path: Path | None = Field(default=None, description="Any GGUF file to judge with.")
-    local_prompt: str = Field(default="checklist-v2", description="Prompt file of the local judge.")
+    local_prompt: str = Field(
+        default="checklist-v4",
+        description="Prompt file of the local judge (grader/prompts/NAME.txt): checklist-v4 "
+        "(default), checklist-v3 (rubric listed once, ~2.5x faster, less accurate), checklist-v2.",
+    )
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
+    prefix_cache_mb: int = Field(
+        default=600,
+        ge=0,
+        description="Memory for KV snapshots of question prompt prefixes in the local judge "
+        "(~11 MB per question with checklist-v3; 600 covers the 46-question bank).",
+    )
     seed: int = 0
     # judge=similarity: P(met) = 1 / (1 + exp(-slope * (similarity - center)))
     similarity_center: float = Field(default=0.58, ge=-1, le=1)
@@ -88,8 +98,8 @@ class Settings(BaseSettings):
     off_topic_min_reference_words: int = Field(default=50, ge=0)
 
     # aggregation
-    met_probability: float = Field(default=0.5, gt=0, lt=1)
-    partial_probability: float = Field(default=0.35, gt=0, lt=1)
+    met_probability: float = Field(default=0.55, gt=0, lt=1)
+    partial_probability: float = Field(default=0.45, gt=0, lt=1)
     misconception_probability: float = Field(default=0.85, gt=0, lt=1)
     review_margin: float = Field(default=0.1, ge=0, lt=0.5)
     calibration_path: Path | None = Field(
