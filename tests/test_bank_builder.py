@@ -55,6 +55,7 @@ def test_single_clause_reference_is_one_criterion_worth_everything() -> None:
     rubric = bank_from_references(ITEMS).get("1-1").rubric
     assert [(c.id, c.points) for c in rubric.criteria] == [("point-1", 10)]
     assert rubric.criteria[0].partial_credit  # partial credit for stating part of it
+    assert rubric.scoring == "expected"  # one coarse criterion: points x P, not all-or-half
 
 
 def test_fragments_join_a_neighbour_and_names_keep_their_case() -> None:

@@ -224,3 +224,32 @@ def test_no_off_topic_call_without_a_substantial_reference(tmp_path: Path) -> No
     judge = FakeJudge()
     result = make(tmp_path, judge, off_topic_min_reference_words=1000).grade("q01-dropout", POOLING)
     assert result.status == "graded" and judge.calls == 1
+
+
+def test_expected_scoring_awards_points_times_probability(tmp_path: Path) -> None:
+    grader = make(
+        tmp_path,
+        scripted(
+            **{
+                "random-zeroing": 0.9,
+                "training-only": 0.3,
+                "why-it-helps": 0.5,
+                "dropout-at-inference": 0.0,
+            }
+        ),
+    )
+    bands = grader.grade("q01-dropout", GOOD_DROPOUT)
+    q = grader.bank.get("q01-dropout")
+    rubric = q.rubric.model_copy(update={"scoring": "expected"})
+    grader.bank._by_id["q01-dropout"] = q.model_copy(update={"rubric": rubric})
+    expected = grader.grade("q01-dropout", GOOD_DROPOUT + " Indeed.")  # not the cached result
+    b = {v.id: v for v in bands.criteria}
+    e = {v.id: v for v in expected.criteria}
+    points = {v.id: v.max_points for v in expected.criteria}
+    # bands: all, half or nothing; expected: points x P in half-point steps
+    assert b["training-only"].awarded == 0 and e["training-only"].verdict == "not_met"
+    assert e["training-only"].awarded == round(points["training-only"] * 0.3 * 2) / 2 > 0
+    assert e["random-zeroing"].awarded == round(points["random-zeroing"] * 0.9 * 2) / 2
+    assert e["random-zeroing"].awarded < b["random-zeroing"].awarded == points["random-zeroing"]
+    assert expected.score == sum(v.awarded for v in expected.criteria)
+    assert e["training-only"].evidence  # credited points come with a quote

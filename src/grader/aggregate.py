@@ -59,7 +59,7 @@ def aggregate(
     settings: Settings,
 ) -> Aggregate:
     rubric = question.rubric
-    verdicts = [_verdict(c, judged, pre, answer, settings) for c in rubric.criteria]
+    verdicts = [_verdict(c, judged, pre, answer, settings, rubric.scoring) for c in rubric.criteria]
     found = []
     for m in rubric.misconceptions:
         j = judged.misconceptions.get(m.id)
@@ -93,7 +93,7 @@ def aggregate(
     )
 
 
-def _verdict(c, judged, pre, answer, settings) -> CriterionVerdict:  # type: ignore[no-untyped-def]
+def _verdict(c, judged, pre, answer, settings, scoring) -> CriterionVerdict:  # type: ignore[no-untyped-def]
     j = judged.criteria.get(c.id)
     p = j.probability if j is not None else 0.0
     hint = pre.hints.get(c.id)
@@ -103,8 +103,10 @@ def _verdict(c, judged, pre, answer, settings) -> CriterionVerdict:  # type: ign
         verdict, awarded = "partial", round(c.points * PARTIAL_SHARE, 2)
     else:
         verdict, awarded = "not_met", 0.0
+    if scoring == "expected":
+        awarded = min(round(c.points * p * 2) / 2, c.points)  # half-point steps
     evidence = None
-    if verdict != "not_met":
+    if verdict != "not_met" or awarded > 0:
         evidence = evidence_in_answer(j.evidence if j else None, answer) or (
             hint.sentence if hint else None
         )

@@ -136,6 +136,8 @@ def rubric_from_reference(
         version=1,
         max_points=max_points,
         criteria=criteria,
+        # clauses of a short model answer are coarse criteria: score by the judge's confidence
+        scoring="expected",
     )
 
 

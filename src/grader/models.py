@@ -48,6 +48,12 @@ class Rubric(_Strict):
     max_points: float = Field(gt=0)
     criteria: list[Criterion] = Field(min_length=1)
     misconceptions: list[Misconception] = Field(default_factory=list)
+    scoring: Literal["bands", "expected"] = Field(
+        default="bands",
+        description="'bands': a criterion earns all, half (where partial_credit allows) or none "
+        "of its points by the judge's probability; 'expected': points x probability in half-point "
+        "steps, for coarse rubrics such as one criterion 'matches the reference answer'.",
+    )
 
 
 class ReferenceAnswer(_Strict):

@@ -267,7 +267,8 @@ def _one_line(text: str) -> str:
 
 
 def _probe_key(model: str, prompt: str, question: Question, answer: str) -> str:
-    blob = json.dumps([model, prompt, question.text, question.rubric.model_dump(), answer])
+    rubric = question.rubric.model_dump(exclude={"scoring"})  # the prompt does not use it
+    blob = json.dumps([model, prompt, question.text, rubric, answer])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
