@@ -193,3 +193,34 @@ def test_question_prefix_is_restored_not_recomputed(grader: Grader) -> None:
     # only the answer and the probes were evaluated, not the question's shared prefix
     assert judge.tokens_evaluated - evaluated == len(answer_tokens) + sum(map(len, probes))
     assert again == first  # a restored prefix is bit-for-bit the evaluated one
+
+
+def test_prefix_snapshots_stay_within_their_memory_budget(grader: Grader) -> None:
+    from grader.judge.local import LocalJudge
+
+    judge = grader.judge
+    assert isinstance(judge, LocalJudge)
+    states = judge._prefixes
+    budget, kept = states.budget, dict(states._states)
+    try:
+        q11, q4 = BANK.get(11), BANK.get(4)
+        judge._evaluate(q4, ORDERING[1][2] + " (budget check)")  # the KV cache holds q4
+        states.clear()
+        judge._evaluate(q11, ORDERING[0][2] + " (budget check)")
+        one = states._bytes
+        assert one > 0 and len(states._states) == 1
+        states.budget = one + one // 2  # room for one snapshot, not two
+        judge._evaluate(q4, ORDERING[1][2] + " (budget check)")
+        assert len(states._states) == 1 and states._bytes <= states.budget  # q11's went out
+        hits = states.hits
+        judge._evaluate(q11, ORDERING[0][2] + " (budget check)")
+        assert states.hits == hits  # evicted: evaluated again, not restored
+        states.budget = 0
+        states.clear()
+        judge._evaluate(q4, ORDERING[1][2] + " (budget check)")
+        assert not states._states  # GRADER_PREFIX_CACHE_MB=0 keeps nothing
+    finally:
+        states.budget = budget
+        states.clear()
+        states._states.update(kept)
+        states._bytes = sum(len(b) for b in kept.values())
