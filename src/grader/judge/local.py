@@ -177,11 +177,13 @@ class LocalJudge:
         self.tokens_evaluated += len(tokens) - k
 
     def _load_shared(self, shared: list[int]) -> None:
-        """Make the KV cache hold the question's shared prefix: kept, restored or evaluated."""
-        llm = self._llm
-        if _common_prefix(llm.input_ids[: llm.n_tokens], shared) == len(shared):
-            self._eval_prefix(shared, keep_last=False)  # drops the previous answer's tokens
-        elif not self._prefixes.restore(shared):
+        """Make the KV cache hold exactly the question's shared prefix: restored or evaluated.
+
+        Restoring even when the cache already starts with the prefix also compacts the
+        KV cells the previous answer's parallel probes left behind (~4% faster per
+        answer to the same question, bench/bench_judge.py).
+        """
+        if not self._prefixes.restore(shared):
             self._eval_prefix(shared, keep_last=False)
             self._prefixes.save(shared)
 
