@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     local_prompt: str = Field(
         default="checklist-v4",
         description="Prompt file of the local judge (grader/prompts/NAME.txt): checklist-v4 "
-        "(default), checklist-v3 (rubric listed once, ~2.5x faster, less accurate), checklist-v2.",
+        "(default), checklist-v3 (rubric listed once, ~2x faster, less accurate), checklist-v2.",
     )
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
