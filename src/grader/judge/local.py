@@ -26,7 +26,7 @@ import numpy as np
 
 from ..config import Settings
 from ..errors import JudgeError, ModelUnavailableError
-from ..models import Question
+from ..models import Criterion, Misconception, Question
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
 from .calibration import ProbeCalibration
 from .model_files import MODEL_FILE, Progress, ensure_model
@@ -130,18 +130,9 @@ class LocalJudge:
         )
         values = {"question": q.text, "reference": q.reference.text, "answer": "\x00"}
         if self._listed:
-            values["criteria"] = "\n".join(
-                self.prompt.render("criterion_item", id=c.id, description=_one_line(c.description))
-                for c in q.rubric.criteria
-            )
+            values["criteria"] = self._listing("criterion_item", q.rubric.criteria)
             values["misconceptions"] = (
-                "\n".join(
-                    self.prompt.render(
-                        "misconception_item", id=m.id, description=_one_line(m.description)
-                    )
-                    for m in q.rubric.misconceptions
-                )
-                or "(none)"
+                self._listing("misconception_item", q.rubric.misconceptions) or "(none)"
             )
         before, _, after = self.prompt.render("context", **values).partition("\x00")
         shared = head + self._tok(before)
@@ -151,6 +142,13 @@ class LocalJudge:
         else:
             tail = self._tok(after + "\n\n")
         return shared, self._tok(answer_text) + tail
+
+    def _listing(self, section: str, items: Sequence[Criterion | Misconception]) -> str:
+        """One line per rubric item, for prompts that list the rubric (checklist-v3)."""
+        return "\n".join(
+            self.prompt.render(section, id=i.id, description=" ".join(i.description.split()))
+            for i in items
+        )
 
     def _probe(self, section: str, description: str, label: str) -> list[int]:
         if self._listed:
@@ -264,10 +262,6 @@ class LocalJudge:
         )
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _probe_key(model: str, prompt: str, question: Question, answer: str) -> str:
     rubric = question.rubric.model_dump(exclude={"scoring"})  # the prompt does not use it
     blob = json.dumps([model, prompt, question.text, rubric, answer])
@@ -360,7 +354,8 @@ class _PrefixStates:
 
     def restore(self, tokens: list[int]) -> bool:
         """Load the snapshot of ``tokens`` into sequence 0; False when there is none."""
-        buf = self._states.get(self._key(tokens))
+        key = self._key(tokens)
+        buf = self._states.get(key)
         if buf is None:
             return False
         llm, api = self.llm, self._api
@@ -368,11 +363,11 @@ class _PrefixStates:
         llm.n_tokens = 0
         if api.llama_state_seq_set_data(llm._ctx.ctx, buf, len(buf), 0) != len(buf):
             api.llama_memory_seq_rm(llm._ctx.memory, -1, -1, -1)
-            del self._states[self._key(tokens)]
+            self._bytes -= len(self._states.pop(key))
             return False
         llm.input_ids[: len(tokens)] = tokens
         llm.n_tokens = len(tokens)
-        self._states.move_to_end(self._key(tokens))
+        self._states.move_to_end(key)
         self.hits += 1
         return True
 
