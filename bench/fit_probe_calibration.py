@@ -4,12 +4,17 @@
 
 Runs the prefilter and the local judge (raw logits are cached, so a rerun is
 fast) over every labelled answer the prefilter passes on, then fits
-    P(criterion met)  = sigmoid(a * logit + b * similarity + c)
+    P(criterion met)  = sigmoid(a * logit + b * similarity + d * coverage
+                                + e * reference_coverage + c)
     P(misconception)  = sigmoid(ma * logit + mc)
-with logistic regression.  Reports criterion/misconception AUC and accuracy
-under 5-fold cross-validation grouped by question (no question is in both the
-fitting and the scoring folds), then fits on everything; --write saves the map
-to src/grader/judge/calibrations/.
+and, for answers that are bare lists of terms (coverage is no evidence there),
+    P(criterion met)  = sigmoid(a0 * logit + b0 * similarity + c0)
+with logistic regression (similarity: the best answer sentence vs the
+criterion; coverage: share of the criterion's content terms in the answer;
+reference_coverage: the same for the reference answer).  Reports
+criterion/misconception AUC and accuracy under 5-fold cross-validation grouped
+by question (no question is in both the fitting and the scoring folds), then
+fits on everything; --write saves the map to src/grader/judge/calibrations/.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.judge import JudgeRequest
 from grader.judge.calibration import ProbeCalibration
 from grader.judge.local import LocalJudge
 from grader.pipeline import Grader
@@ -54,7 +58,7 @@ def subset(numbers: str) -> list[dict[str, object]]:
 
 def collect(
     grader: Grader, rows: list[dict[str, object]], cached_only: bool = False
-) -> tuple[list[tuple[float, float, float, str]], list[tuple[float, float, str]]]:
+) -> tuple[list[tuple[float, float, float, float, float, str]], list[tuple[float, float, str]]]:
     assert isinstance(grader.judge, LocalJudge)
     crit, mis = [], []
     t0 = time.perf_counter()
@@ -64,18 +68,22 @@ def collect(
         pre = grader.prefilter.check(q, cleaned)
         if pre.short_circuit or (cached_only and not grader.judge.is_cached(q, cleaned)):
             continue
-        req = JudgeRequest(
-            q,
-            cleaned,
-            {k: h.sentence for k, h in pre.hints.items()},
-            {k: h.similarity for k, h in pre.hints.items()},
-        )
-        out = grader.judge.judge(req)
+        out = grader.judge.judge(pre.judge_request(q, cleaned))
         labels = r["criteria"]
         assert isinstance(labels, dict)
         for c in q.rubric.criteria:
             j = out.criteria[c.id]
-            crit.append((j.score or 0.0, pre.hints[c.id].similarity, LABEL[labels[c.id]], q.id))
+            h = pre.hints[c.id]
+            crit.append(
+                (
+                    j.score or 0.0,
+                    h.similarity,
+                    h.coverage,
+                    pre.reference_coverage,
+                    LABEL[labels[c.id]],
+                    q.id,
+                )
+            )
         present = set(r.get("misconceptions") or [])  # type: ignore[call-overload]
         for m in q.rubric.misconceptions:
             mis.append((out.misconceptions[m.id].score or 0.0, float(m.id in present), q.id))
@@ -85,7 +93,7 @@ def collect(
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
-    return LogisticRegression(C=10.0).fit(x, y, sample_weight=w)
+    return LogisticRegression(C=10.0, max_iter=1000).fit(x, y, sample_weight=w)
 
 
 def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -125,22 +133,31 @@ def main() -> None:
     args = ap.parse_args()
     grader = Grader(Settings(bank_dir=REPO, judge="local"), store=ResultStore(":memory:"))
     crit, mis = collect(grader, subset(args.answers), args.cached_only)
-    c = np.array([row[:3] for row in crit])
-    cg = np.array([row[3] for row in crit])
+    c = np.array([row[:4] for row in crit])
+    y = np.array([row[4] for row in crit])
+    cg = np.array([row[5] for row in crit])
     m = np.array([row[:2] for row in mis])
     mg = np.array([row[2] for row in mis])
-    cross_validate(c[:, :2], c[:, 2], cg, "criteria (logit + similarity)")
-    cross_validate(c[:, :1], c[:, 2], cg, "criteria (logit only)")
+    cross_validate(c, y, cg, "criteria (logit + similarity + coverage + reference coverage)")
+    cross_validate(c[:, :2], y, cg, "criteria (logit + similarity)")
+    cross_validate(c[:, :1], y, cg, "criteria (logit only)")
+    cross_validate(c[:, 1:], y, cg, "criteria (prefilter measures only, no judge)")
     cross_validate(m[:, :1], m[:, 1], mg, "misconceptions (logit)")
-    cm = fit(*expand(c[:, :2], c[:, 2]))
+    cm = fit(*expand(c, y))
+    cb = fit(*expand(c[:, :2], y))  # for answers that are bare lists of terms
     mm = fit(m[:, :1], m[:, 1], np.ones(len(m)))
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
     cal = {
-        "version": "cal-v1",
+        "version": "cal-v2",
         "a": round(float(cm.coef_[0][0]), 4),
         "b": round(float(cm.coef_[0][1]), 4),
+        "d": round(float(cm.coef_[0][2]), 4),
+        "e": round(float(cm.coef_[0][3]), 4),
         "c": round(float(cm.intercept_[0]), 4),
+        "a0": round(float(cb.coef_[0][0]), 4),
+        "b0": round(float(cb.coef_[0][1]), 4),
+        "c0": round(float(cb.intercept_[0]), 4),
         "ma": round(float(mm.coef_[0][0]), 4),
         "mc": round(float(mm.intercept_[0]), 4),
         "fitted_on": f"nn46: {len(c)} criterion labels, {len(m)} misconception labels",

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.judge import JudgeRequest
 from grader.judge.local import LocalJudge
 from grader.pipeline import Grader
 from grader.store import ResultStore
@@ -52,8 +51,9 @@ class Item:
     question: str
     human: float
     short: bool  # short-circuited by the prefilter: scores 0
-    # per criterion: logit, similarity, points, partial credit allowed, human label
-    criteria: list[tuple[float, float, float, bool, float]]
+    # per criterion: (logit, similarity, coverage, reference coverage), points,
+    # partial credit allowed, human label
+    criteria: list[tuple[tuple[float, float, float, float], float, bool, float]]
     # per misconception: logit, penalty, present
     misconceptions: list[tuple[float, float, bool]]
 
@@ -70,20 +70,17 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
         if not pre.short_circuit:
             if cached_only and not judge.is_cached(q, cleaned):
                 continue
-            out = judge.judge(
-                JudgeRequest(
-                    q,
-                    cleaned,
-                    {k: h.sentence for k, h in pre.hints.items()},
-                    {k: h.similarity for k, h in pre.hints.items()},
-                )
-            )
+            out = judge.judge(pre.judge_request(q, cleaned))
             labels: dict[str, str] = r["criteria"]  # type: ignore[assignment]
             present = set(r.get("misconceptions") or [])  # type: ignore[call-overload]
             item.criteria = [
                 (
-                    out.criteria[c.id].score or 0.0,
-                    pre.hints[c.id].similarity,
+                    (
+                        out.criteria[c.id].score or 0.0,
+                        pre.hints[c.id].similarity,
+                        pre.hints[c.id].coverage,
+                        pre.reference_coverage,
+                    ),
                     c.points,
                     bool(c.partial_credit),
                     LABEL[labels[c.id]],
@@ -102,16 +99,16 @@ def fit(items: list[Item]) -> tuple[LogisticRegression, LogisticRegression]:
     """The two logistic maps of fit_probe_calibration.py (partial labels count half each way)."""
     x, y, w, mx, my = [], [], [], [], []
     for it in items:
-        for logit, sim, _, _, label in it.criteria:
+        for features, _, _, label in it.criteria:
             for target, weight in ((1.0, label), (0.0, 1.0 - label)):
                 if weight > 0:
-                    x.append([logit, sim])
+                    x.append(list(features))
                     y.append(target)
                     w.append(weight)
         for logit, _, present in it.misconceptions:
             mx.append([logit])
             my.append(float(present))
-    crit = LogisticRegression(C=10.0).fit(x, y, sample_weight=w)
+    crit = LogisticRegression(C=10.0, max_iter=1000).fit(x, y, sample_weight=w)
     return crit, LogisticRegression(C=10.0).fit(mx, my)
 
 
@@ -119,7 +116,7 @@ def probabilities(
     it: Item, maps: tuple[LogisticRegression, LogisticRegression]
 ) -> tuple[np.ndarray, np.ndarray]:
     crit, mis = maps
-    pc = crit.predict_proba([[c[0], c[1]] for c in it.criteria])[:, 1]
+    pc = crit.predict_proba([list(c[0]) for c in it.criteria])[:, 1]
     pm = mis.predict_proba([[m[0]] for m in it.misconceptions])[:, 1] if it.misconceptions else []
     return pc, np.asarray(pm)
 
@@ -130,7 +127,7 @@ def score(it: Item, probs: tuple[np.ndarray, np.ndarray] | None, t: Thresholds) 
     met, partial, mis = t
     pc, pm = probs
     points = sum(
-        c[2] if p >= met else (c[2] / 2 if c[3] and p >= partial else 0.0)
+        c[1] if p >= met else (c[1] / 2 if c[2] and p >= partial else 0.0)
         for p, c in zip(pc, it.criteria, strict=True)
     )
     points -= sum(m[1] for p, m in zip(pm, it.misconceptions, strict=True) if p >= mis)

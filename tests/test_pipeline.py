@@ -91,8 +91,8 @@ def test_points_partial_credit_and_penalty(tmp_path: Path) -> None:
     judge = scripted(
         **{
             "random-zeroing": 0.9,
-            "training-only": 0.5,  # between partial_probability 0.45 and met_probability 0.55
-            "why-it-helps": 0.5,
+            "training-only": 0.6,  # between partial_probability 0.55 and met_probability 0.65
+            "why-it-helps": 0.6,
             "dropout-at-inference": 0.9,
         }
     )
@@ -233,7 +233,7 @@ def test_expected_scoring_awards_points_times_probability(tmp_path: Path) -> Non
             **{
                 "random-zeroing": 0.9,
                 "training-only": 0.3,
-                "why-it-helps": 0.5,
+                "why-it-helps": 0.6,
                 "dropout-at-inference": 0.0,
             }
         ),

@@ -99,8 +99,8 @@ class Settings(BaseSettings):
     off_topic_min_reference_words: int = Field(default=50, ge=0)
 
     # aggregation
-    met_probability: float = Field(default=0.55, gt=0, lt=1)
-    partial_probability: float = Field(default=0.45, gt=0, lt=1)
+    met_probability: float = Field(default=0.65, gt=0, lt=1)
+    partial_probability: float = Field(default=0.55, gt=0, lt=1)
     misconception_probability: float = Field(default=0.85, gt=0, lt=1)
     review_margin: float = Field(default=0.1, ge=0, lt=0.5)
     calibration_path: Path | None = Field(

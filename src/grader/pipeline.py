@@ -16,7 +16,7 @@ from .calibration import load_calibration
 from .config import Settings, load_settings
 from .embeddings import Embedder, make_embedder
 from .errors import AnswerTooLargeError, InvalidAnswerError, JudgeError
-from .judge import Judge, JudgeRequest, make_judge
+from .judge import Judge, make_judge
 from .models import GradeResult, PrefilterInfo, Provenance, Question, Usage
 from .prefilter import BankIndex, Prefilter, PrefilterOutcome
 from .store import ResultStore
@@ -64,9 +64,15 @@ class Grader:
             self.embedder.name,
             self.judge.name if self.judge else "none",
             self.judge.prompt_version if self.judge else "",
+            self._judge_calibration(),
             self.calibration.digest if self.calibration else "",
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def _judge_calibration(self) -> str:
+        """The local judge's probe calibration: a refit must not reuse cached results."""
+        cal = getattr(self.judge, "calibration", None)
+        return str(getattr(cal, "digest", ""))
 
     # ------------------------------------------------------------------ public
 
@@ -115,14 +121,7 @@ class Grader:
             )
         t = time.perf_counter()
         try:
-            judged = self.judge.judge(
-                JudgeRequest(
-                    question,
-                    cleaned,
-                    {k: h.sentence for k, h in pre.hints.items()},
-                    {k: h.similarity for k, h in pre.hints.items()},
-                )
-            )
+            judged = self.judge.judge(pre.judge_request(question, cleaned))
         except JudgeError as exc:
             seconds["judge"] = round(time.perf_counter() - t, 4)
             return self._ungraded(
@@ -145,6 +144,12 @@ class Grader:
         agg = self._calibrated(question, raw)
         seconds["aggregate"] = round(time.perf_counter() - t, 4)
         reasons = [*agg.review_reasons, *judged.review_reasons]
+        if pre.term_list:
+            flags = [*flags, "term_list"]
+            reasons.append(
+                "the answer is a bare list of terms, not sentences: naming the rubric's terms "
+                "was not counted as evidence of explaining them"
+            )
         if injections:
             reasons.append(
                 f"answer tried to instruct the grader ({len(injections)} sentence(s) "

@@ -4,7 +4,9 @@ Decides only what it can decide safely, with a stated reason: empty or too
 short answers, text that is not natural language, the question pasted back,
 and answers that clearly belong to another bank question.  Everything else
 goes to the judge together with per-criterion hints (the answer sentence that
-best matches each criterion and its similarity).
+best matches each criterion and its similarity, and the share of the
+criterion's content terms the answer uses) and the share of the reference
+answer's terms it uses.
 """
 
 from __future__ import annotations
@@ -19,8 +21,17 @@ import numpy as np
 from .bank import QuestionBank
 from .config import Settings
 from .embeddings import Embedder, Vectors
+from .judge.base import JudgeRequest
 from .models import Question
-from .text import check_natural_language, normalise, sentences, words
+from .text import (
+    check_natural_language,
+    content_terms,
+    coverage,
+    normalise,
+    reads_as_term_list,
+    sentences,
+    words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +40,7 @@ log = logging.getLogger(__name__)
 class CriterionHint:
     sentence: str | None
     similarity: float
+    coverage: float = 0.0  # share of the criterion's content terms found in the answer
 
 
 @dataclass
@@ -41,10 +53,23 @@ class PrefilterOutcome:
     best_other_question: str | None = None
     best_other_similarity: float | None = None
     hints: dict[str, CriterionHint] = field(default_factory=dict)
+    reference_coverage: float = 0.0  # share of the reference answer's content terms used
+    term_list: bool = False  # the answer is a bare list of terms: coverage is no evidence
 
     @property
     def short_circuit(self) -> bool:
         return self.decision == "short_circuit"
+
+    def judge_request(self, question: Question, answer: str) -> JudgeRequest:
+        """What the judge gets for an answer this prefilter passed on."""
+        return JudgeRequest(
+            question,
+            answer,
+            {k: h.sentence for k, h in self.hints.items()},
+            {k: h.similarity for k, h in self.hints.items()},
+            None if self.term_list else {k: h.coverage for k, h in self.hints.items()},
+            None if self.term_list else self.reference_coverage,
+        )
 
 
 class BankIndex:
@@ -156,20 +181,30 @@ class Prefilter:
                 f"{other.number}. {other.text!r}), not about this one",
                 **info,
             )
-        hints = self._hints(question, parts, sent_vecs)
-        return PrefilterOutcome("judge", "needs_judge", "passed to the judge", hints=hints, **info)
+        terms = content_terms(text)
+        return PrefilterOutcome(
+            "judge",
+            "needs_judge",
+            "passed to the judge",
+            hints=self._hints(question, parts, sent_vecs, terms),
+            reference_coverage=coverage(content_terms(question.reference.text), terms),
+            term_list=reads_as_term_list(text),
+            **info,
+        )
 
     def _hints(
-        self, question: Question, parts: list[str], sent_vecs: Vectors
+        self, question: Question, parts: list[str], sent_vecs: Vectors, terms: frozenset[str]
     ) -> dict[str, CriterionHint]:
         crit = self.index.criteria[question.id]
-        if not parts:
-            return {c.id: CriterionHint(None, 0.0) for c in question.rubric.criteria}
-        sims = crit @ sent_vecs.T  # criteria x sentences
+        sims = crit @ sent_vecs.T if parts else None  # criteria x sentences
         out = {}
         for i, c in enumerate(question.rubric.criteria):
+            share = coverage(content_terms(c.description), terms)
+            if sims is None:
+                out[c.id] = CriterionHint(None, 0.0, share)
+                continue
             j = int(np.argmax(sims[i]))
-            out[c.id] = CriterionHint(parts[j], round(float(sims[i, j]), 4))
+            out[c.id] = CriterionHint(parts[j], round(float(sims[i, j]), 4), share)
         return out
 
 

@@ -15,6 +15,10 @@ class JudgeRequest:
     answer: str  # already stripped of injection attempts; always treated as data
     hints: dict[str, str | None] = field(default_factory=dict)  # criterion id -> best sentence
     similarities: dict[str, float] = field(default_factory=dict)  # criterion id -> its similarity
+    # criterion id -> share of the criterion's content terms the answer uses, and the share
+    # of the reference answer's terms; None when they are no evidence (a bare list of terms)
+    coverage: dict[str, float] | None = field(default_factory=dict)
+    reference_coverage: float | None = 0.0
 
 
 @dataclass

@@ -1,7 +1,10 @@
-"""Map a checklist probe's raw logit (and the prefilter's similarity) to P(met).
+"""Map a checklist probe's raw logit (and the prefilter's evidence) to P(met).
 
-A small model's P(yes) is informative but biased (it leans towards "yes"), so the
-logit is passed through a logistic map fitted on labelled answers
+A small model's P(yes) is informative but biased (it leans towards "yes", also
+for vague answers that only name the right topic), so the logit is combined
+with the prefilter's measures of the answer (best-sentence similarity to the
+criterion, share of the criterion's and of the reference answer's content terms
+it uses) in a logistic map fitted on labelled answers
 (``bench/fit_probe_calibration.py`` on evals/datasets/nn46).  Fitted maps are
 versioned JSON files next to this module, one per model and prompt; without one
 the raw P(yes) is used unchanged.
@@ -9,9 +12,10 @@ the raw P(yes) is used unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 
 
@@ -22,19 +26,45 @@ def _sigmoid(x: float) -> float:
 @dataclass(frozen=True)
 class ProbeCalibration:
     version: str = "uncalibrated"
-    # criterion: P(met) = sigmoid(a * logit + b * similarity + c)
+    # criterion: P(met) = sigmoid(a * logit + b * similarity + d * coverage
+    #                              + e * reference_coverage + c)
     a: float = 1.0
     b: float = 0.0
     c: float = 0.0
+    d: float = 0.0
+    e: float = 0.0
+    # without coverage (an answer that is a bare list of terms):
+    # P(met) = sigmoid(a0 * logit + b0 * similarity + c0); None: the same a, b, c
+    a0: float | None = None
+    b0: float | None = None
+    c0: float | None = None
     # misconception: P(present) = sigmoid(ma * logit + mc)
     ma: float = 1.0
     mc: float = 0.0
 
-    def criterion(self, logit: float, similarity: float) -> float:
-        return round(_sigmoid(self.a * logit + self.b * similarity + self.c), 4)
+    def criterion(
+        self,
+        logit: float,
+        similarity: float,
+        coverage: float | None = 0.0,
+        reference_coverage: float | None = 0.0,
+    ) -> float:
+        """P(met); pass coverage None when the answer's wording is no evidence."""
+        if coverage is None or reference_coverage is None:
+            a = self.a if self.a0 is None else self.a0
+            b = self.b if self.b0 is None else self.b0
+            c = self.c if self.c0 is None else self.c0
+            return round(_sigmoid(a * logit + b * similarity + c), 4)
+        z = self.a * logit + self.b * similarity + self.d * coverage + self.e * reference_coverage
+        return round(_sigmoid(z + self.c), 4)
 
     def misconception(self, logit: float) -> float:
         return round(_sigmoid(self.ma * logit + self.mc), 4)
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever any coefficient does (part of the grader's configuration hash)."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
     @classmethod
     def file_name(cls, model: str, prompt: str) -> str:
@@ -46,4 +76,5 @@ class ProbeCalibration:
         if not ref.is_file():
             return cls()
         data = json.loads(ref.read_text("utf-8"))
-        return cls(**{k: data[k] for k in ("version", "a", "b", "c", "ma", "mc")})
+        known = ("version", "a", "b", "c", "d", "e", "a0", "b0", "c0", "ma", "mc")
+        return cls(**{k: data[k] for k in known if k in data})

@@ -239,7 +239,12 @@ class LocalJudge:
         cal = self.calibration
         criteria = {
             c.id: CriterionJudgement(
-                cal.criterion(logits[i], request.similarities.get(c.id, 0.0)),
+                cal.criterion(
+                    logits[i],
+                    request.similarities.get(c.id, 0.0),
+                    None if request.coverage is None else request.coverage.get(c.id, 0.0),
+                    request.reference_coverage,
+                ),
                 request.hints.get(c.id),
                 score=round(logits[i], 4),
             )
