@@ -253,3 +253,36 @@ def test_expected_scoring_awards_points_times_probability(tmp_path: Path) -> Non
     assert e["random-zeroing"].awarded < b["random-zeroing"].awarded == points["random-zeroing"]
     assert expected.score == sum(v.awarded for v in expected.criteria)
     assert e["training-only"].evidence  # credited points come with a quote
+
+
+def test_judge_gets_term_coverage_of_each_criterion_and_of_the_reference(tmp_path: Path) -> None:
+    from grader.text import content_terms, coverage
+
+    seen = []
+    judge = FakeJudge(script=lambda req: seen.append(req) or {})
+    grader = make(tmp_path, judge)
+    result = grader.grade("q01-dropout", GOOD_DROPOUT)
+    assert result.status == "graded" and "term_list" not in result.flags
+    (request,) = seen
+    question = grader.bank.get("q01-dropout")
+    answer = content_terms(GOOD_DROPOUT)
+    assert request.coverage == {
+        c.id: coverage(content_terms(c.description), answer) for c in question.rubric.criteria
+    }
+    assert request.coverage["random-zeroing"] > 0  # the answer uses words of that criterion
+    assert request.reference_coverage == coverage(content_terms(question.reference.text), answer)
+    assert 0 < request.reference_coverage < 1
+
+
+def test_bare_list_of_terms_gets_no_coverage_and_goes_to_review(tmp_path: Path) -> None:
+    seen = []
+    judge = FakeJudge(script=lambda req: seen.append(req) or {})
+    terms = (
+        "dropout, randomly, activations, zero, training, inference, disabled, co-adaptation, "
+        "units, averaging, thinned, networks, fraction, step"
+    )
+    result = make(tmp_path, judge).grade("q01-dropout", terms)
+    assert result.status == "graded"
+    assert seen[0].coverage is None and seen[0].reference_coverage is None
+    assert "term_list" in result.flags and result.needs_review
+    assert any("list of terms" in r for r in result.review_reasons)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from grader.judge.calibration import ProbeCalibration
@@ -22,6 +23,26 @@ def test_calibrated_map_is_monotone_in_logit_and_similarity() -> None:
     assert probs == sorted(probs) and probs[0] < 0.05 < 0.95 < probs[-1]
     assert cal.criterion(0.0, 0.2) < cal.criterion(0.0, 0.8)
     assert cal.misconception(0.0) < 0.05 < cal.misconception(3.0)
+
+
+def test_coverage_raises_p_met_and_none_falls_back_to_the_judge_only_map() -> None:
+    cal = ProbeCalibration(version="t", a=1.5, b=1.0, c=-3.0, d=4.0, e=5.0, a0=2.0, b0=3.0, c0=-2.0)
+    assert cal.criterion(0.0, 0.5, 0.1, 0.1) < cal.criterion(0.0, 0.5, 0.8, 0.1)
+    assert cal.criterion(0.0, 0.5, 0.5, 0.1) < cal.criterion(0.0, 0.5, 0.5, 0.6)
+    # sigmoid(1.5 * 1 + 1 * 0.5 + 4 * 0.5 + 5 * 0.2 - 3) = sigmoid(2)
+    assert cal.criterion(1.0, 0.5, 0.5, 0.2) == 0.8808
+    # no coverage (a bare list of terms): sigmoid(2 * 1 + 3 * 0.5 - 2) = sigmoid(1.5)
+    assert cal.criterion(1.0, 0.5, None, None) == 0.8176
+    # files without a judge-only map use the main one without the coverage terms
+    plain = ProbeCalibration(version="t", a=1.5, b=1.0, c=-3.0, d=4.0, e=5.0)
+    assert plain.criterion(1.0, 0.5, None, None) == round(1 / (1 + math.exp(1.0)), 4)
+
+
+def test_calibration_digest_changes_with_any_coefficient() -> None:
+    base = ProbeCalibration(version="t", a=1.5, d=4.0)
+    assert base.digest == ProbeCalibration(version="t", a=1.5, d=4.0).digest
+    assert base.digest != ProbeCalibration(version="t", a=1.5, d=4.5).digest
+    assert base.digest != ProbeCalibration(version="t", a=1.5, d=4.0, c0=0.1).digest
 
 
 def test_shipped_calibrations_load() -> None:

@@ -86,3 +86,60 @@ def test_every_sentence_of_a_multi_sentence_attack_is_stripped() -> None:
         cleaned, found = strip_injections(f"{attack} {weak}")
         assert cleaned == weak, (attack, cleaned)
         assert found
+
+
+def test_content_terms_are_cut_words_of_four_letters_or_more() -> None:
+    from grader.text import content_terms
+
+    assert content_terms("The gradients vanish in deep nets, 2024.") == {"gradi", "vanis", "deep", "nets"}
+    # the same stem for inflections; case and compatibility forms folded
+    assert content_terms("Normalisation") == content_terms("normalise") == {"norma"}
+    # scripts without spaces between words give character pairs
+    assert content_terms("梯度消失") == {"梯度", "度消", "消失"}
+
+
+def test_coverage_is_the_share_of_target_terms_used() -> None:
+    from grader.text import content_terms, coverage
+
+    # updat, gate, reset, singl, hidde, state
+    target = content_terms("update gate and reset gate, single hidden state")
+    answer = content_terms("A GRU has an update gate and a reset gate.")
+    assert coverage(target, answer) == 0.5  # updat, gate, reset
+    assert coverage(frozenset(), answer) == 0.0
+    assert coverage(target, frozenset()) == 0.0
+
+
+TERM_LISTS = [
+    "Key points: gates, controlled, designed, hidden, gate, input, long-range, plain, "
+    "separate, reset, flow, output, additive, parameters, faster.",
+    "backpropagation chain rule gradients weights optimizer update efficiency intermediate "
+    "values reused forward backward",
+    "Medical imaging: X-ray, U-Net, segmentation, nodules, retinal, privacy, transfer, "
+    "scarce labels, clinicians, volumetric scans",
+]
+PROSE = [
+    "Dropout randomly zeroes units during training so that they cannot co-adapt, and at test "
+    "time all of them are used.",
+    "Le dropout met à zéro des neurones au hasard pendant l'entraînement, ce qui limite le "
+    "surapprentissage du réseau.",
+    "Bei Dropout werden während des Trainings zufällig Neuronen abgeschaltet, damit das Netz "
+    "nicht überangepasst wird.",
+    "- Dropout: zeroes a random subset of units at each step\n- at test time it is off and the "
+    "weights are scaled\n- it reduces overfitting",
+    "ReLU, sigmoid and tanh.",  # a short list is judged on its own
+    "ドロップアウトは学習中にランダムにニューロンを無効にして過学習を防ぐ手法です。",
+]
+
+
+@pytest.mark.parametrize("text", TERM_LISTS)
+def test_bare_term_lists_are_recognised(text: str) -> None:
+    from grader.text import reads_as_term_list
+
+    assert reads_as_term_list(text)
+
+
+@pytest.mark.parametrize("text", PROSE)
+def test_prose_and_short_lists_are_not_term_lists(text: str) -> None:
+    from grader.text import reads_as_term_list
+
+    assert not reads_as_term_list(text)
