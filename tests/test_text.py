@@ -91,7 +91,12 @@ def test_every_sentence_of_a_multi_sentence_attack_is_stripped() -> None:
 def test_content_terms_are_cut_words_of_four_letters_or_more() -> None:
     from grader.text import content_terms
 
-    assert content_terms("The gradients vanish in deep nets, 2024.") == {"gradi", "vanis", "deep", "nets"}
+    assert content_terms("The gradients vanish in deep nets, 2024.") == {
+        "gradi",
+        "vanis",
+        "deep",
+        "nets",
+    }
     # the same stem for inflections; case and compatibility forms folded
     assert content_terms("Normalisation") == content_terms("normalise") == {"norma"}
     # scripts without spaces between words give character pairs

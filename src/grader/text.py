@@ -150,9 +150,9 @@ def reads_as_term_list(text: str) -> bool:
     Prose in languages that separate words with spaces is full of short function
     words (of, the, is, a; der, und; le, et); a list of terms has almost none.  An
     answer of 12 or more words (split at spaces, so "U-Net" is one) with fewer
-    than 8% words of three letters or less reads as a list: naming a rubric's terms is then no evidence of explaining
-    them.  (Measured: 1 of 292 nn46 answers, 2 of 2,273 Mohler and 0 of 439
-    Beetle student answers are flagged.)
+    than 8% words of three letters or less reads as a list: naming a rubric's
+    terms is then no evidence of explaining them.  (Measured: 1 of 292 nn46
+    answers, 5 of 2,273 Mohler and 0 of 439 Beetle student answers are flagged.)
     """
     tokens = [t for t in (w.strip(_PUNCT) for w in text.split()) if _WORD.search(t)]
     if len(tokens) < 12 or any(_UNSPACED.search(t) for t in tokens):
