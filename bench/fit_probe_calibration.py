@@ -7,9 +7,11 @@ fast) over every labelled answer the prefilter passes on, then fits
     P(criterion met)  = sigmoid(a * logit + b * similarity + d * coverage
                                 + e * reference_coverage + c)
     P(misconception)  = sigmoid(ma * logit + mc)
-and, for answers that are bare lists of terms (coverage is no evidence there),
-    P(criterion met)  = sigmoid(a0 * logit + b0 * similarity + c0)
-with logistic regression (similarity: the best answer sentence vs the
+and the map without coverage
+    P0(criterion met) = sigmoid(a0 * logit + b0 * similarity + c0),
+which serves answers that are bare lists of terms (coverage is no evidence
+there) and bounds the first: P(met) <= P0 + max_uplift.  Both come from
+logistic regression (similarity: the best answer sentence vs the
 criterion; coverage: share of the criterion's content terms in the answer;
 reference_coverage: the same for the reference answer).  Reports
 criterion/misconception AUC and accuracy under 5-fold cross-validation grouped
@@ -36,11 +38,17 @@ from _data import REPO, labelled_answers
 from grader.config import Settings
 from grader.judge.calibration import ProbeCalibration
 from grader.judge.local import LocalJudge
+from grader.judge.similarity import PROMPT_VERSION as SIMILARITY_VERSION
 from grader.pipeline import Grader
 from grader.store import ResultStore
 from grader.text import strip_injections
 
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
+# Coverage may raise P(met) at most this much above the map without it, so a
+# string of rubric terms cannot outvote the judge.  Chosen with
+# bench/threshold_cv.py (--uplift): 0.2 keeps nn46's QWK (0.80) while answers
+# made of rubric terms fall from 6.0 to ~2/10; 0.1 costs 0.02 QWK.
+MAX_UPLIFT = 0.2
 
 
 def subset(numbers: str) -> list[dict[str, object]]:
@@ -143,6 +151,7 @@ def main() -> None:
     cross_validate(c[:, :1], y, cg, "criteria (logit only)")
     cross_validate(c[:, 1:], y, cg, "criteria (prefilter measures only, no judge)")
     cross_validate(m[:, :1], m[:, 1], mg, "misconceptions (logit)")
+    cross_validate(c[:, 1:2], y, cg, "criteria (similarity only: the term-list fallback)")
     cm = fit(*expand(c, y))
     cb = fit(*expand(c[:, :2], y))  # for answers that are bare lists of terms
     mm = fit(m[:, :1], m[:, 1], np.ones(len(m)))
@@ -158,12 +167,36 @@ def main() -> None:
         "a0": round(float(cb.coef_[0][0]), 4),
         "b0": round(float(cb.coef_[0][1]), 4),
         "c0": round(float(cb.intercept_[0]), 4),
+        "max_uplift": MAX_UPLIFT,
         "ma": round(float(mm.coef_[0][0]), 4),
         "mc": round(float(mm.intercept_[0]), 4),
         "fitted_on": f"nn46: {len(c)} criterion labels, {len(m)} misconception labels",
     }
+    # The judge without a language model (judge=similarity) uses the same
+    # measures minus the logit; its fallback curve is the similarity-only fit.
+    cs = fit(*expand(c[:, 1:], y))
+    cs0 = fit(*expand(c[:, 1:2], y))
+    sim = {
+        "version": "sim-v2",
+        "a": 0.0,
+        "b": round(float(cs.coef_[0][0]), 4),
+        "d": round(float(cs.coef_[0][1]), 4),
+        "e": round(float(cs.coef_[0][2]), 4),
+        "c": round(float(cs.intercept_[0]), 4),
+        "max_uplift": MAX_UPLIFT,
+        "fitted_on": cal["fitted_on"],
+        "fallback": {  # GRADER_SIMILARITY_CENTER / _SLOPE
+            "center": round(float(-cs0.intercept_[0] / cs0.coef_[0][0]), 3),
+            "slope": round(float(cs0.coef_[0][0]), 2),
+        },
+    }
     print(json.dumps(cal, indent=2))
+    print(json.dumps(sim, indent=2))
     if args.write:
+        folder = REPO / "src/grader/judge/calibrations"
+        out = folder / ProbeCalibration.file_name("similarity", SIMILARITY_VERSION)
+        out.write_text(json.dumps(sim, indent=2) + "\n")
+        print(f"wrote {out}")
         out = (
             REPO
             / "src/grader/judge/calibrations"

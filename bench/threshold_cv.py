@@ -95,8 +95,12 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
     return items
 
 
-def fit(items: list[Item]) -> tuple[LogisticRegression, LogisticRegression]:
-    """The two logistic maps of fit_probe_calibration.py (partial labels count half each way)."""
+Maps = tuple[LogisticRegression, LogisticRegression, LogisticRegression, float | None]
+
+
+def fit(items: list[Item], uplift: float | None) -> Maps:
+    """The logistic maps of fit_probe_calibration.py (partial labels count half each way):
+    criteria with coverage, criteria without it (the bound), misconceptions."""
     x, y, w, mx, my = [], [], [], [], []
     for it in items:
         for features, _, _, label in it.criteria:
@@ -109,14 +113,16 @@ def fit(items: list[Item]) -> tuple[LogisticRegression, LogisticRegression]:
             mx.append([logit])
             my.append(float(present))
     crit = LogisticRegression(C=10.0, max_iter=1000).fit(x, y, sample_weight=w)
-    return crit, LogisticRegression(C=10.0).fit(mx, my)
+    base = LogisticRegression(C=10.0).fit([row[:2] for row in x], y, sample_weight=w)
+    return crit, base, LogisticRegression(C=10.0).fit(mx, my), uplift
 
 
-def probabilities(
-    it: Item, maps: tuple[LogisticRegression, LogisticRegression]
-) -> tuple[np.ndarray, np.ndarray]:
-    crit, mis = maps
+def probabilities(it: Item, maps: Maps) -> tuple[np.ndarray, np.ndarray]:
+    crit, base, mis, uplift = maps
     pc = crit.predict_proba([list(c[0]) for c in it.criteria])[:, 1]
+    if uplift is not None:
+        without = base.predict_proba([list(c[0][:2]) for c in it.criteria])[:, 1]
+        pc = np.minimum(pc, without + uplift)
     pm = mis.predict_proba([[m[0]] for m in it.misconceptions])[:, 1] if it.misconceptions else []
     return pc, np.asarray(pm)
 
@@ -140,10 +146,12 @@ def qwk(human: np.ndarray, pred: np.ndarray) -> float:
     return float(cohen_kappa_score(h, p, weights="quadratic"))
 
 
-def out_of_fold(items: list[Item], idx: np.ndarray, groups: np.ndarray, k: int) -> dict[int, tuple]:
+def out_of_fold(
+    items: list[Item], idx: np.ndarray, groups: np.ndarray, k: int, uplift: float | None
+) -> dict[int, tuple]:
     probs: dict[int, tuple] = {}
     for train, test in GroupKFold(n_splits=k).split(idx, groups=groups[idx]):
-        maps = fit([items[i] for i in idx[train] if not items[i].short])
+        maps = fit([items[i] for i in idx[train] if not items[i].short], uplift)
         for i in idx[test]:
             if not items[i].short:
                 probs[int(i)] = probabilities(items[i], maps)
@@ -153,9 +161,20 @@ def out_of_fold(items: list[Item], idx: np.ndarray, groups: np.ndarray, k: int) 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cached-only", action="store_true")
+    ap.add_argument(
+        "--uplift",
+        type=float,
+        default=None,
+        help="bound on what coverage adds to P(met) (default: the shipped calibration's; "
+        "a negative value means no bound)",
+    )
     args = ap.parse_args()
     settings = Settings(bank_dir=REPO, judge="local")
     grader = Grader(settings, store=ResultStore(":memory:"))
+    assert isinstance(grader.judge, LocalJudge)
+    uplift = grader.judge.calibration.max_uplift if args.uplift is None else args.uplift
+    if uplift is not None and uplift < 0:
+        uplift = None
     items = collect(grader, args.cached_only)
     human = np.array([it.human for it in items])
     qids = sorted({it.question for it in items})
@@ -168,7 +187,7 @@ def main() -> None:
     nested, fixed, chosen = np.zeros(len(items)), np.zeros(len(items)), []
     everything = np.arange(len(items))
     for train, test in GroupKFold(n_splits=5).split(everything, groups=groups):
-        inner = out_of_fold(items, train, groups, 4)
+        inner = out_of_fold(items, train, groups, 4, uplift)
 
         def train_qwk(t: Thresholds, train: np.ndarray = train, inner: dict = inner) -> float:
             pred = np.array([score(items[i], inner.get(int(i)), t) for i in train])
@@ -176,19 +195,19 @@ def main() -> None:
 
         best = max(GRID, key=train_qwk)
         chosen.append(best)
-        maps = fit([items[i] for i in train if not items[i].short])
+        maps = fit([items[i] for i in train if not items[i].short], uplift)
         for i in test:
             probs = None if items[i].short else probabilities(items[i], maps)
             nested[i] = score(items[i], probs, best)
             fixed[i] = score(items[i], probs, shipped)
-    print(f"{len(items)} answers, prompt {grader.judge.prompt_version}")  # type: ignore[union-attr]
+    print(f"{len(items)} answers, prompt {grader.judge.prompt_version}, coverage uplift {uplift}")
     print(f"fold choices (met, partial, misconception): {chosen}")
     for name, pred in (("nested CV", nested), (f"shipped thresholds {shipped}", fixed)):
         print(
             f"{name}: QWK {qwk(human, pred):.3f}  Pearson {pearsonr(human, pred)[0]:.3f}  "
             f"MAE {np.abs(pred - human).mean():.2f}  bias {np.mean(pred - human):+.2f}"
         )
-    oof = out_of_fold(items, everything, groups, 5)
+    oof = out_of_fold(items, everything, groups, 5, uplift)
 
     def oof_qwk(t: Thresholds) -> float:
         return qwk(human, np.array([score(it, oof.get(i), t) for i, it in enumerate(items)]))

@@ -224,3 +224,50 @@ def test_prefix_snapshots_stay_within_their_memory_budget(grader: Grader) -> Non
         states.clear()
         states._states.update(kept)
         states._bytes = sum(len(b) for b in kept.values())
+
+
+def _rubric_terms(question_number: int) -> list[str]:
+    import re
+
+    terms: list[str] = []
+    for c in BANK.get(question_number).rubric.criteria:
+        terms += [w for w in re.findall(r"[A-Za-z][\w-]+", c.description) if len(w) > 3]
+    return list(dict.fromkeys(t for t in terms if t.lower() not in {"explains", "describes"}))
+
+
+@pytest.mark.parametrize("number", [4, 16, 30])
+def test_a_list_of_rubric_terms_is_flagged_and_not_credited_for_coverage(
+    grader: Grader, number: int
+) -> None:
+    listed = grader.grade(number, "Key points: " + ", ".join(_rubric_terms(number)[:30]) + ".")
+    assert "term_list" in listed.flags and listed.needs_review
+
+
+def test_coverage_never_lifts_p_met_more_than_max_uplift_above_the_judge(grader: Grader) -> None:
+    """Rubric words joined into a "sentence" that passes as prose: the answer covers the
+    terms, but coverage may add at most max_uplift to the judge's own P(met)."""
+    from dataclasses import replace
+
+    from grader.judge.local import LocalJudge
+
+    judge = grader.judge
+    assert isinstance(judge, LocalJudge)
+    cal = judge.calibration
+    assert cal.max_uplift is not None and cal.max_uplift <= 0.3
+    unbounded = replace(cal, max_uplift=None)
+    binds = 0
+    for number in (4, 16, 30):
+        q = BANK.get(number)
+        prose = "It is about the " + " and the ".join(_rubric_terms(number)[:30]) + " in it."
+        pre = grader.prefilter.check(q, prose)
+        assert not pre.short_circuit and not pre.term_list
+        request = pre.judge_request(q, prose)
+        out = judge.judge(request)
+        for c in q.rubric.criteria:
+            logit, sim = out.criteria[c.id].score or 0.0, request.similarities[c.id]
+            cov, ref = (request.coverage or {})[c.id], request.reference_coverage
+            without = cal.criterion(logit, sim, None, None)
+            # 1e-3: the reported logit is rounded to 4 decimals
+            assert out.criteria[c.id].probability <= without + cal.max_uplift + 1e-3, c.id
+            binds += unbounded.criterion(logit, sim, cov, ref) > without + cal.max_uplift
+    assert binds >= 3  # the term strings would have gained more without the bound

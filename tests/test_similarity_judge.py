@@ -39,6 +39,25 @@ def test_probabilities_come_from_the_similarities() -> None:
     assert response.calls == 0
 
 
+def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() -> None:
+    q = BANK.get("q01-dropout")
+    sims = {c.id: 0.6 for c in q.rubric.criteria}
+    judge = SimilarityJudge(center=0.6, slope=7)
+    assert judge.calibration.version == "sim-v2" and judge.calibration.d > 0
+
+    def probs(coverage: float | None, reference: float | None) -> dict[str, float]:
+        cov = None if coverage is None else {c.id: coverage for c in q.rubric.criteria}
+        request = JudgeRequest(q, "answer", {}, sims, cov, reference)
+        return {k: v.probability for k, v in judge.judge(request).criteria.items()}
+
+    low, high = probs(0.1, 0.2), probs(0.8, 0.2)
+    assert all(low[k] < high[k] for k in low)
+    assert probs(0.5, 0.1)["random-zeroing"] < probs(0.5, 0.6)["random-zeroing"]
+    assert probs(0.5, 0.3)["random-zeroing"] == judge.calibration.criterion(0.0, 0.6, 0.5, 0.3)
+    # no coverage: the similarity curve alone, 0.5 at its centre
+    assert set(probs(None, None).values()) == {0.5}
+
+
 def test_without_similarities_the_judge_fails_visibly() -> None:
     with pytest.raises(JudgeError, match="needs the prefilter's per-criterion similarities"):
         SimilarityJudge().judge(JudgeRequest(BANK.get(1), "answer"))
@@ -48,7 +67,7 @@ def test_registered_by_name_with_settings_parameters(tmp_path: Path) -> None:
     s = Settings(bank_dir=TINY_BANK, cache_dir=tmp_path, judge="similarity", similarity_center=0.4)
     judge = make_judge(s)
     assert isinstance(judge, SimilarityJudge) and judge.center == 0.4
-    assert judge.name == "similarity:0.4:7"
+    assert judge.name == "similarity:0.4:6.5"
 
 
 def test_pipeline_grades_with_the_similarity_judge(tmp_path: Path) -> None:
@@ -63,4 +82,4 @@ def test_pipeline_grades_with_the_similarity_judge(tmp_path: Path) -> None:
     assert good.status == weak.status == "graded"
     assert good.score is not None and weak.score is not None and good.score > weak.score
     assert all(v.similarity is not None for v in good.criteria)
-    assert good.provenance.judge == "similarity:0.58:7"
+    assert good.provenance.judge == "similarity:0.52:6.5"

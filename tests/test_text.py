@@ -121,6 +121,8 @@ TERM_LISTS = [
     "values reused forward backward",
     "Medical imaging: X-ray, U-Net, segmentation, nodules, retinal, privacy, transfer, "
     "scarce labels, clinicians, volumetric scans",
+    "It is about the gates, the cell, the input, the forget, the output, the reset, the "
+    "update, the hidden state, the long-range, the flow, the additive and so on.",
 ]
 PROSE = [
     "Dropout randomly zeroes units during training so that they cannot co-adapt, and at test "
@@ -132,6 +134,10 @@ PROSE = [
     "- Dropout: zeroes a random subset of units at each step\n- at test time it is off and the "
     "weights are scaled\n- it reduces overfitting",
     "ReLU, sigmoid and tanh.",  # a short list is judged on its own
+    "We tried ReLU, tanh and sigmoid, and in the end ReLU worked best because it does not "
+    "saturate for positive inputs, so the gradients keep flowing, and it is cheap.",
+    "merge(numbers, temp, left, mid, right, n, i, j, k, a, b) splits the array, sorts both "
+    "halves and merges them",  # code puts commas between arguments
     "ドロップアウトは学習中にランダムにニューロンを無効にして過学習を防ぐ手法です。",
 ]
 

@@ -86,9 +86,10 @@ class Settings(BaseSettings):
         "the 46-question bank with either).",
     )
     seed: int = 0
-    # judge=similarity: P(met) = 1 / (1 + exp(-slope * (similarity - center)))
-    similarity_center: float = Field(default=0.58, ge=-1, le=1)
-    similarity_slope: float = Field(default=7.0, gt=0)
+    # judge=similarity when the answer's coverage is no evidence (a bare list of terms):
+    # P(met) = 1 / (1 + exp(-slope * (similarity - center)))
+    similarity_center: float = Field(default=0.52, ge=-1, le=1)
+    similarity_slope: float = Field(default=6.5, gt=0)
 
     # prefilter thresholds (calibrated on evals/datasets/nn46; see README)
     min_answer_words: int = Field(default=1, ge=0)

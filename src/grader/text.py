@@ -147,14 +147,27 @@ _PUNCT = "\"'()[]{}<>.,;:!?*\u2022\u00b7\u2013\u2014"
 def reads_as_term_list(text: str) -> bool:
     """True for a bare run of terms ("gates, cell state, forget, reset, ...").
 
-    Prose in languages that separate words with spaces is full of short function
-    words (of, the, is, a; der, und; le, et); a list of terms has almost none.  An
-    answer of 12 or more words (split at spaces, so "U-Net" is one) with fewer
-    than 8% words of three letters or less reads as a list: naming a rubric's
-    terms is then no evidence of explaining them.  (Measured: 1 of 292 nn46
-    answers, 5 of 2,273 Mohler and 0 of 439 Beetle student answers are flagged.)
+    Two signs, for languages that separate words with spaces:
+
+    - prose is full of short function words (of, the, is, a; der, und; le, et) and a
+      list of terms has almost none: 12 or more words (split at spaces, so "U-Net"
+      is one) with fewer than 8% of three letters or less;
+    - a chain of short comma-separated items ("the gates, the cell, the input, ..."):
+      10 or more items, at least 70% of them three words or shorter, and no code
+      characters (code puts commas between arguments).
+
+    Naming a rubric's terms is then no evidence of explaining them.  Measured on
+    real answers: 1 of 292 nn46 answers, 6 of 2,273 Mohler and 0 of 439 Beetle
+    student answers are flagged.
     """
     tokens = [t for t in (w.strip(_PUNCT) for w in text.split()) if _WORD.search(t)]
     if len(tokens) < 12 or any(_UNSPACED.search(t) for t in tokens):
         return False
-    return sum(1 for t in tokens if len(t) <= 3) / len(tokens) < 0.08
+    if sum(1 for t in tokens if len(t) <= 3) / len(tokens) < 0.08:
+        return True
+    items = [len(words(part)) for part in re.split(r"[,;]", text)]
+    return (
+        len(items) >= 10
+        and sum(1 for n in items if n <= 3) >= 0.7 * len(items)
+        and not re.search(r"[{}=<>]|\w\(", text)
+    )

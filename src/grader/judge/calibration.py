@@ -23,6 +23,11 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))
 
 
+def bounded(p: float, without: float, max_uplift: float | None) -> float:
+    """``p`` (with coverage) at most ``max_uplift`` above ``without`` (without it)."""
+    return p if max_uplift is None else min(p, without + max_uplift)
+
+
 @dataclass(frozen=True)
 class ProbeCalibration:
     version: str = "uncalibrated"
@@ -38,6 +43,10 @@ class ProbeCalibration:
     a0: float | None = None
     b0: float | None = None
     c0: float | None = None
+    # Coverage may lower P(met) freely (a vague answer that names none of the
+    # criterion's terms) but raise it at most this much above the map without
+    # coverage: a string of rubric terms must not outvote the judge.  None: no bound.
+    max_uplift: float | None = None
     # misconception: P(present) = sigmoid(ma * logit + mc)
     ma: float = 1.0
     mc: float = 0.0
@@ -50,13 +59,14 @@ class ProbeCalibration:
         reference_coverage: float | None = 0.0,
     ) -> float:
         """P(met); pass coverage None when the answer's wording is no evidence."""
+        a = self.a if self.a0 is None else self.a0
+        b = self.b if self.b0 is None else self.b0
+        c = self.c if self.c0 is None else self.c0
+        without = _sigmoid(a * logit + b * similarity + c)
         if coverage is None or reference_coverage is None:
-            a = self.a if self.a0 is None else self.a0
-            b = self.b if self.b0 is None else self.b0
-            c = self.c if self.c0 is None else self.c0
-            return round(_sigmoid(a * logit + b * similarity + c), 4)
+            return round(without, 4)
         z = self.a * logit + self.b * similarity + self.d * coverage + self.e * reference_coverage
-        return round(_sigmoid(z + self.c), 4)
+        return round(bounded(_sigmoid(z + self.c), without, self.max_uplift), 4)
 
     def misconception(self, logit: float) -> float:
         return round(_sigmoid(self.ma * logit + self.mc), 4)
@@ -76,5 +86,5 @@ class ProbeCalibration:
         if not ref.is_file():
             return cls()
         data = json.loads(ref.read_text("utf-8"))
-        known = ("version", "a", "b", "c", "d", "e", "a0", "b0", "c0", "ma", "mc")
+        known = ("version", "a", "b", "c", "d", "e", "a0", "b0", "c0", "max_uplift", "ma", "mc")
         return cls(**{k: data[k] for k in known if k in data})

@@ -1,16 +1,27 @@
-"""Embedding-only judge: P(met) from the prefilter's best-sentence similarity.
+"""Judge without a language model: P(met) from the prefilter's measures alone.
 
 No language model runs.  For each rubric criterion the prefilter has already
 found the answer sentence closest to the criterion (cosine similarity of
-sentence embeddings); this judge maps that similarity to a probability with a
-logistic curve::
+sentence embeddings) and the share of the criterion's content terms the answer
+uses, plus the share of the reference answer's terms.  This judge maps them to a
+probability with the logistic map fitted on nn46
+(``calibrations/similarity--similarity-v2.json``, written by
+``bench/fit_probe_calibration.py --write``)::
+
+    P(met) = sigmoid(b * similarity + d * coverage + e * reference_coverage + c)
+
+Without coverage (an answer that is a bare list of terms, or a request that
+carries none) it falls back to a curve of the similarity alone::
 
     P(met) = 1 / (1 + exp(-slope * (similarity - center)))
 
+and with coverage P(met) stays at most the map's ``max_uplift`` above that curve
+(coverage can lower P freely, but a string of rubric terms cannot raise it far).
+
 ``center`` and ``slope`` are settings (GRADER_SIMILARITY_CENTER,
-GRADER_SIMILARITY_SLOPE).  Misconceptions cannot be recognised from similarity
-to a criterion, so their probability is always 0.  This is the "prefilter-only
-scoring" baseline of the evaluation: cheap, fast and blind to negation.
+GRADER_SIMILARITY_SLOPE).  Misconceptions cannot be recognised this way, so their
+probability is always 0.  This is the "prefilter-only scoring" configuration of
+the evaluation: cheap, fast and blind to negation.
 """
 
 from __future__ import annotations
@@ -20,8 +31,9 @@ import math
 from ..config import Settings
 from ..errors import JudgeError
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse
+from .calibration import ProbeCalibration, bounded
 
-PROMPT_VERSION = "similarity-v1"  # no prompt; bump when the mapping changes
+PROMPT_VERSION = "similarity-v2"  # no prompt; bump when the mapping changes
 
 
 def logistic(similarity: float, center: float, slope: float) -> float:
@@ -37,12 +49,23 @@ class SimilarityJudge:
 
     prompt_version = PROMPT_VERSION
 
-    def __init__(self, center: float = 0.58, slope: float = 7.0) -> None:
+    def __init__(self, center: float = 0.52, slope: float = 6.5) -> None:
         if slope <= 0:
             raise ValueError("slope must be > 0")
         self.center = center
         self.slope = slope
         self.name = f"similarity:{center:g}:{slope:g}"
+        self.calibration = ProbeCalibration.load("similarity", PROMPT_VERSION)
+
+    def probability(self, request: JudgeRequest, criterion: str) -> float:
+        similarity = request.similarities[criterion]
+        without = logistic(similarity, self.center, self.slope)
+        coverage = None if request.coverage is None else request.coverage.get(criterion)
+        cal = self.calibration
+        if coverage is None or request.reference_coverage is None or cal.version == "uncalibrated":
+            return without
+        p = cal.criterion(0.0, similarity, coverage, request.reference_coverage)
+        return bounded(p, without, cal.max_uplift)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimilarityJudge:
@@ -58,7 +81,7 @@ class SimilarityJudge:
             )
         criteria = {}
         for c in rubric.criteria:
-            p = logistic(request.similarities[c.id], self.center, self.slope)
+            p = self.probability(request, c.id)
             criteria[c.id] = CriterionJudgement(round(p, 4), request.hints.get(c.id))
         miscon = {m.id: CriterionJudgement(0.0) for m in rubric.misconceptions}
         return JudgeResponse(
