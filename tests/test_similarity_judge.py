@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,10 @@ def test_probabilities_come_from_the_similarities() -> None:
 def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() -> None:
     q = BANK.get("q01-dropout")
     sims = {c.id: 0.6 for c in q.rubric.criteria}
-    judge = SimilarityJudge(center=0.6, slope=7)
+    judge = SimilarityJudge(center=0.4, slope=7)  # the curve alone gives 0.80 at 0.6
     assert judge.calibration.version == "sim-v2" and judge.calibration.d > 0
+    uplift = judge.calibration.max_uplift
+    assert uplift is not None and 0 < uplift < 0.5
 
     def probs(coverage: float | None, reference: float | None) -> dict[str, float]:
         cov = None if coverage is None else {c.id: coverage for c in q.rubric.criteria}
@@ -53,9 +56,18 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
     low, high = probs(0.1, 0.2), probs(0.8, 0.2)
     assert all(low[k] < high[k] for k in low)
     assert probs(0.5, 0.1)["random-zeroing"] < probs(0.5, 0.6)["random-zeroing"]
-    assert probs(0.5, 0.3)["random-zeroing"] == judge.calibration.criterion(0.0, 0.6, 0.5, 0.3)
-    # no coverage: the similarity curve alone, 0.5 at its centre
-    assert set(probs(None, None).values()) == {0.5}
+    unbounded = replace(judge.calibration, max_uplift=None)
+    assert probs(0.5, 0.3)["random-zeroing"] == unbounded.criterion(0.0, 0.6, 0.5, 0.3)
+    # no coverage: the similarity curve alone
+    curve = logistic(0.6, 0.4, 7)
+    assert all(p == pytest.approx(curve, abs=1e-4) for p in probs(None, None).values())
+    # full coverage lifts P at most max_uplift above the curve (0.5 at its centre)
+    capped = SimilarityJudge(center=0.6, slope=7)
+    request = JudgeRequest(q, "answer", {}, sims, {c.id: 1.0 for c in q.rubric.criteria}, 1.0)
+    assert all(
+        v.probability == pytest.approx(0.5 + uplift, abs=1e-4)
+        for v in capped.judge(request).criteria.values()
+    )
 
 
 def test_without_similarities_the_judge_fails_visibly() -> None:
@@ -71,7 +83,14 @@ def test_registered_by_name_with_settings_parameters(tmp_path: Path) -> None:
 
 
 def test_pipeline_grades_with_the_similarity_judge(tmp_path: Path) -> None:
-    s = Settings(bank_dir=TINY_BANK, cache_dir=tmp_path, embedder="fake", judge="similarity")
+    # the fake embedder's similarities are lower than MiniLM's: centre its curve lower
+    s = Settings(
+        bank_dir=TINY_BANK,
+        cache_dir=tmp_path,
+        embedder="fake",
+        judge="similarity",
+        similarity_center=0.2,
+    )
     grader = Grader(s, embedder=FakeEmbedder(), store=ResultStore(":memory:"))
     good = grader.grade(
         "q01-dropout",
@@ -82,4 +101,4 @@ def test_pipeline_grades_with_the_similarity_judge(tmp_path: Path) -> None:
     assert good.status == weak.status == "graded"
     assert good.score is not None and weak.score is not None and good.score > weak.score
     assert all(v.similarity is not None for v in good.criteria)
-    assert good.provenance.judge == "similarity:0.52:6.5"
+    assert good.provenance.judge == "similarity:0.2:6.5"

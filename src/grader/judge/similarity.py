@@ -27,6 +27,7 @@ the evaluation: cheap, fast and blind to negation.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ..config import Settings
 from ..errors import JudgeError
@@ -56,6 +57,8 @@ class SimilarityJudge:
         self.slope = slope
         self.name = f"similarity:{center:g}:{slope:g}"
         self.calibration = ProbeCalibration.load("similarity", PROMPT_VERSION)
+        # the bound is the similarity curve below, not the map's own coverage-free part
+        self._with_coverage = replace(self.calibration, max_uplift=None)
 
     def probability(self, request: JudgeRequest, criterion: str) -> float:
         similarity = request.similarities[criterion]
@@ -64,7 +67,7 @@ class SimilarityJudge:
         cal = self.calibration
         if coverage is None or request.reference_coverage is None or cal.version == "uncalibrated":
             return without
-        p = cal.criterion(0.0, similarity, coverage, request.reference_coverage)
+        p = self._with_coverage.criterion(0.0, similarity, coverage, request.reference_coverage)
         return bounded(p, without, cal.max_uplift)
 
     @classmethod
