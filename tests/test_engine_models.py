@@ -271,3 +271,84 @@ def test_coverage_never_lifts_p_met_more_than_max_uplift_above_the_judge(grader:
             assert out.criteria[c.id].probability <= without + cal.max_uplift + 1e-3, c.id
             binds += unbounded.criterion(logit, sim, cov, ref) > without + cal.max_uplift
     assert binds >= 3  # the term strings would have gained more without the bound
+
+
+# Correct answers that name common misconceptions in order to reject them (written for
+# this test).  The misconception probes must not penalise them.
+CORRECTIONS = [
+    (
+        11,
+        (
+            "Dropout zeroes a random subset of units during training only, with a new mask at "
+            "every step, so units cannot co-adapt and the net acts like an ensemble of "
+            "thinned subnetworks. It does not permanently remove neurons or weights the way "
+            "pruning does: every unit is back at the next step. It is also not active during "
+            "inference - at test time all units are used and the activations are scaled "
+            "(inverted dropout does the scaling during training), so predictions do not come "
+            "from random subnetworks."
+        ),
+    ),
+    (
+        16,
+        (
+            "LSTMs and GRUs were made for the vanishing gradient problem of plain RNNs, which "
+            "cannot learn long-range dependencies. The LSTM keeps a separate cell state "
+            "controlled by input, forget and output gates; the GRU merges this into one "
+            "hidden state with an update gate and a reset gate. The gates make the state "
+            "update additive, so gradients survive many steps. They do not eliminate "
+            "exploding gradients, so gradient clipping is still used. A GRU has fewer gates "
+            "and fewer parameters than an LSTM of the same hidden size, not more, and it is "
+            "usually a bit faster with similar accuracy."
+        ),
+    ),
+    (
+        7,
+        (
+            "Vanishing gradients happen when backprop multiplies many small factors - "
+            "saturated sigmoid derivatives, small weights - so the gradient shrinks "
+            "exponentially towards the first layers, and those layers barely learn; training "
+            "stalls at a high loss. A tiny gradient here does not mean the model has "
+            "converged or reached a minimum, it just means the signal does not reach the "
+            "early layers. Gradient clipping does not help, because it only caps large "
+            "gradients; the fixes are ReLU, careful initialisation, batch norm, residual "
+            "connections and LSTM/GRU in RNNs."
+        ),
+    ),
+    (
+        23,
+        (
+            "Pooling layers downsample each feature map, e.g. 2x2 max pooling with stride 2 "
+            "halves height and width, which cuts computation, grows the receptive field and "
+            "gives some robustness to small shifts. Standard max or average pooling has no "
+            "learnable weights, nothing is updated in training. Pooling works per channel, so "
+            "it does not reduce the number of channels - that is what a 1x1 convolution does. "
+            "And it only gives a little local translation invariance; a CNN does not become "
+            "fully invariant to translation, rotation or scale."
+        ),
+    ),
+    pytest.param(
+        9,
+        (
+            "Bias is the error from a model too simple for the problem (underfitting); "
+            "variance is how much the learned model changes with the training set "
+            "(overfitting). Statistical bias here has nothing to do with the bias parameter b "
+            "of a neuron, and variance is not the spread of the weights. More model capacity "
+            "lowers bias and raises variance. Collecting more training data reduces variance "
+            "but does not reduce bias - a model that is too simple stays too simple."
+        ),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known: the 1.5B judge reads 'has nothing to do with the bias parameter' "
+            "as the bias-term confusion (P 0.89)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("number", "answer"), CORRECTIONS)
+def test_rejecting_a_misconception_is_not_penalised(
+    grader: Grader, number: int, answer: str
+) -> None:
+    result = grader.grade(number, answer)
+    assert result.status == "graded"
+    assert not result.misconceptions, [(m.id, m.probability) for m in result.misconceptions]
