@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -119,6 +120,7 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+@functools.lru_cache(maxsize=4096)  # rubric and reference texts come back for every answer
 def content_terms(text: str) -> frozenset[str]:
     """The text's content terms, for lexical coverage.
 
