@@ -286,3 +286,4 @@ def test_bare_list_of_terms_gets_no_coverage_and_goes_to_review(tmp_path: Path) 
     assert seen[0].coverage is None and seen[0].reference_coverage is None
     assert "term_list" in result.flags and result.needs_review
     assert any("list of terms" in r for r in result.review_reasons)
+    assert result.feedback and "explain each idea in a sentence" in result.feedback.summary

@@ -144,12 +144,20 @@ class Grader:
         agg = self._calibrated(question, raw)
         seconds["aggregate"] = round(time.perf_counter() - t, 4)
         reasons = [*agg.review_reasons, *judged.review_reasons]
+        feedback = agg.feedback
         if pre.term_list:
             flags = [*flags, "term_list"]
             reasons.append(
                 "the answer is a bare list of terms, not sentences: naming the rubric's terms "
                 "was not counted as evidence of explaining them"
             )
+            if feedback is not None:
+                feedback = feedback.model_copy(
+                    update={
+                        "summary": feedback.summary + " It is a list of terms: explain each idea "
+                        "in a sentence or two (what it is, how it works, why it matters)."
+                    }
+                )
         if injections:
             reasons.append(
                 f"answer tried to instruct the grader ({len(injections)} sentence(s) "
@@ -166,7 +174,7 @@ class Grader:
             level=agg.level,
             criteria=agg.criteria,
             misconceptions=agg.misconceptions,
-            feedback=agg.feedback,
+            feedback=feedback,
             confidence=agg.confidence,
             needs_review=bool(reasons),
             review_reasons=reasons,
