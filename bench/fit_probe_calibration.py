@@ -185,13 +185,13 @@ def main() -> None:
         "c": round(float(cs.intercept_[0]), 4),
         "max_uplift": MAX_UPLIFT,
         "fitted_on": cal["fitted_on"],
-        "fallback": {  # GRADER_SIMILARITY_CENTER / _SLOPE
-            "center": round(float(-cs0.intercept_[0] / cs0.coef_[0][0]), 3),
-            "slope": round(float(cs0.coef_[0][0]), 2),
-        },
     }
     print(json.dumps(cal, indent=2))
     print(json.dumps(sim, indent=2))
+    print(
+        "similarity-only curve (defaults of GRADER_SIMILARITY_CENTER / _SLOPE): "
+        f"center {-cs0.intercept_[0] / cs0.coef_[0][0]:.3f}, slope {cs0.coef_[0][0]:.2f}"
+    )
     if args.write:
         folder = REPO / "src/grader/judge/calibrations"
         out = folder / ProbeCalibration.file_name("similarity", SIMILARITY_VERSION)

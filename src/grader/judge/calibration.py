@@ -23,11 +23,6 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 60.0), -60.0)))
 
 
-def bounded(p: float, without: float, max_uplift: float | None) -> float:
-    """``p`` (with coverage) at most ``max_uplift`` above ``without`` (without it)."""
-    return p if max_uplift is None else min(p, without + max_uplift)
-
-
 @dataclass(frozen=True)
 class ProbeCalibration:
     version: str = "uncalibrated"
@@ -66,7 +61,8 @@ class ProbeCalibration:
         if coverage is None or reference_coverage is None:
             return round(without, 4)
         z = self.a * logit + self.b * similarity + self.d * coverage + self.e * reference_coverage
-        return round(bounded(_sigmoid(z + self.c), without, self.max_uplift), 4)
+        p = _sigmoid(z + self.c)
+        return round(p if self.max_uplift is None else min(p, without + self.max_uplift), 4)
 
     def misconception(self, logit: float) -> float:
         return round(_sigmoid(self.ma * logit + self.mc), 4)

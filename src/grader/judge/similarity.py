@@ -32,7 +32,7 @@ from dataclasses import replace
 from ..config import Settings
 from ..errors import JudgeError
 from .base import CriterionJudgement, JudgeRequest, JudgeResponse
-from .calibration import ProbeCalibration, bounded
+from .calibration import ProbeCalibration
 
 PROMPT_VERSION = "similarity-v2"  # no prompt; bump when the mapping changes
 
@@ -56,19 +56,21 @@ class SimilarityJudge:
         self.center = center
         self.slope = slope
         self.name = f"similarity:{center:g}:{slope:g}"
-        self.calibration = ProbeCalibration.load("similarity", PROMPT_VERSION)
-        # the bound is the similarity curve below, not the map's own coverage-free part
-        self._with_coverage = replace(self.calibration, max_uplift=None)
+        # the map's coverage-free part (fallback and bound) is the similarity curve:
+        # sigmoid(slope * similarity - slope * center)
+        self.calibration = replace(
+            ProbeCalibration.load("similarity", PROMPT_VERSION),
+            a0=0.0,
+            b0=slope,
+            c0=-slope * center,
+        )
 
     def probability(self, request: JudgeRequest, criterion: str) -> float:
         similarity = request.similarities[criterion]
-        without = logistic(similarity, self.center, self.slope)
+        if self.calibration.version == "uncalibrated":
+            return logistic(similarity, self.center, self.slope)
         coverage = None if request.coverage is None else request.coverage.get(criterion)
-        cal = self.calibration
-        if coverage is None or request.reference_coverage is None or cal.version == "uncalibrated":
-            return without
-        p = self._with_coverage.criterion(0.0, similarity, coverage, request.reference_coverage)
-        return bounded(p, without, cal.max_uplift)
+        return self.calibration.criterion(0.0, similarity, coverage, request.reference_coverage)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimilarityJudge:
