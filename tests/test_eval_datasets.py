@@ -59,6 +59,22 @@ def test_nn46_validates_against_the_bank() -> None:
         assert item.human10 is not None and 0 <= item.human10 <= 10
 
 
+def test_nn46_holdout_validates_against_the_bank() -> None:
+    """Answers by writers who never saw the rubrics, labelled blind by two other labellers."""
+    bank = load_bank(REPO)
+    dataset = load_dataset("nn46-holdout", DATASETS, bank)  # raises on any unknown id
+    assert len(dataset.items) == 138
+    assert {item.question_id for item in dataset.items} == {q.id for q in bank}
+    for item in dataset.items:
+        rubric = bank.get(item.question_id).rubric
+        assert item.criteria is not None
+        assert set(item.criteria) == {c.id for c in rubric.criteria}
+        assert set(item.misconceptions) <= {m.id for m in rubric.misconceptions}
+        first, second = item.meta["labeller-1"]["score"], item.meta["labeller-2"]["score"]
+        assert item.score == (first + second) / 2
+        assert set(item.meta["labeller-2"]["criteria"]) == set(item.criteria)
+
+
 def test_errors_name_file_line_and_field(tmp_path: Path) -> None:
     bad_score = {**GOOD, "id": "d-2", "score": 12}
     typo = {**GOOD, "id": "d-3", "scroe": 3}
@@ -116,7 +132,7 @@ def test_schema_is_published_on_the_cli() -> None:
 
 
 def test_unknown_dataset_name_lists_the_names() -> None:
-    with pytest.raises(DatasetError, match="nn46, mohler, semeval-scientsbank, semeval-beetle"):
+    with pytest.raises(DatasetError, match="nn46, nn46-holdout, mohler, semeval-scientsbank, semeval-beetle"):
         load_dataset("no-such-dataset", DATASETS)
 
 

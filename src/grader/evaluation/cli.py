@@ -50,7 +50,10 @@ def _run_dir(
 @eval_app.command("run")
 def run(
     dataset: Annotated[
-        str, typer.Argument(help="nn46 | mohler | semeval-scientsbank | semeval-beetle | PATH")
+        str,
+        typer.Argument(
+            help="nn46 | nn46-holdout | mohler | semeval-scientsbank | semeval-beetle | PATH"
+        ),
     ],
     config: Annotated[
         list[str] | None,

@@ -3,6 +3,7 @@
 Names understood by :func:`load_dataset`:
 
 ``nn46``                       evals/datasets/nn46 against the configured bank
+``nn46-holdout``               evals/datasets/nn46-holdout: answers by separate authors
 ``mohler``                     DATASETS_DIR/mohler/mohler.jsonl (0-5, two graders)
 ``semeval-scientsbank[:split]`` DATASETS_DIR/semeval2013_task7/scientsbank_<split>.jsonl
 ``semeval-beetle[:split]``     (split defaults to ``test-unseen-answers``)
@@ -208,14 +209,15 @@ def check_against_bank(dataset: Dataset, bank: QuestionBank) -> None:
 
 # --------------------------------------------------------------------------- by name
 
-NAMES = ("nn46", "mohler", "semeval-scientsbank", "semeval-beetle")
+REPO_DATASETS = ("nn46", "nn46-holdout")  # directories under evals/datasets
+NAMES = (*REPO_DATASETS, "mohler", "semeval-scientsbank", "semeval-beetle")
 
 
-def _nn46_dir() -> Path:
+def _repo_dataset_dir(name: str) -> Path:
     for root in (Path.cwd(), REPO_ROOT):
-        if (root / "evals" / "datasets" / "nn46").is_dir():
-            return root / "evals" / "datasets" / "nn46"
-    raise DatasetError("evals/datasets/nn46 not found: run from the repository or give a path")
+        if (root / "evals" / "datasets" / name).is_dir():
+            return root / "evals" / "datasets" / name
+    raise DatasetError(f"evals/datasets/{name} not found: run from the repository or give a path")
 
 
 def load_dataset(spec: str, datasets_dir: Path, bank: QuestionBank | None = None) -> Dataset:
@@ -227,10 +229,9 @@ def load_dataset(spec: str, datasets_dir: Path, bank: QuestionBank | None = None
     from .external import load_mohler, load_path, load_semeval
 
     name, _, split = spec.partition(":")
-    if name == "nn46":
-        path = _nn46_dir()
-        items, where = read_labelled(path)
-        dataset = Dataset("nn46", items, None, where)
+    if name in REPO_DATASETS:
+        items, where = read_labelled(_repo_dataset_dir(name))
+        dataset = Dataset(name, items, None, where)
     elif name == "mohler":
         dataset = load_mohler(datasets_dir)
     elif name in ("semeval-scientsbank", "semeval-beetle"):
