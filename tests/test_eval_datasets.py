@@ -132,7 +132,9 @@ def test_schema_is_published_on_the_cli() -> None:
 
 
 def test_unknown_dataset_name_lists_the_names() -> None:
-    with pytest.raises(DatasetError, match="nn46, nn46-holdout, mohler, semeval-scientsbank, semeval-beetle"):
+    with pytest.raises(
+        DatasetError, match="nn46, nn46-holdout, mohler, semeval-scientsbank, semeval-beetle"
+    ):
         load_dataset("no-such-dataset", DATASETS)
 
 
