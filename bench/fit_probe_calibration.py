@@ -5,7 +5,7 @@
 Runs the prefilter and the local judge (raw logits are cached, so a rerun is
 fast) over every labelled answer the prefilter passes on, then fits
     P(criterion met)  = sigmoid(a * logit + b * similarity + d * coverage
-                                + e * reference_coverage + c)
+                                + e * reference_coverage + f * length + c)
     P(misconception)  = sigmoid(ma * logit + mc)
 and the map without coverage
     P0(criterion met) = sigmoid(a0 * logit + b0 * similarity + c0),
@@ -13,7 +13,9 @@ which serves answers that are bare lists of terms (coverage is no evidence
 there) and bounds the first: P(met) <= P0 + max_uplift.  Both come from
 logistic regression (similarity: the best answer sentence vs the
 criterion; coverage: share of the criterion's content terms in the answer;
-reference_coverage: the same for the reference answer).  Reports
+reference_coverage: the same for the reference answer; length: log(1 + the
+answer's distinct content terms), those clamped to their 5th-95th percentile
+over the fitted answers, which is stored with the map).  Reports
 criterion/misconception AUC and accuracy under 5-fold cross-validation grouped
 by question (no question is in both the fitting and the scoring folds), then
 fits on everything; --write saves the map to src/grader/judge/calibrations/.
@@ -43,6 +45,9 @@ from grader.pipeline import Grader
 from grader.store import ResultStore
 from grader.text import strip_injections
 
+# the criterion features, in the order of the columns of collect()'s rows
+FEATURES = ("logit", "similarity", "coverage", "reference_coverage", "length")
+
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
 # Coverage may raise P(met) at most this much above the map without it, so a
 # string of rubric terms cannot outvote the judge.  Chosen with
@@ -66,9 +71,11 @@ def subset(numbers: str) -> list[dict[str, object]]:
 
 def collect(
     grader: Grader, rows: list[dict[str, object]], cached_only: bool = False
-) -> tuple[list[tuple[float, float, float, float, float, str]], list[tuple[float, float, str]]]:
+) -> tuple[list[tuple[float, ...]], list[tuple[float, float, str]], list[int]]:
+    """Criterion rows (features, label, question), misconception rows, and each
+    judged answer's number of content terms."""
     assert isinstance(grader.judge, LocalJudge)
-    crit, mis = [], []
+    crit, mis, answer_terms = [], [], []
     t0 = time.perf_counter()
     for i, r in enumerate(rows):
         q = grader.bank.get(str(r["question_id"]))
@@ -76,7 +83,9 @@ def collect(
         pre = grader.prefilter.check(q, cleaned)
         if pre.short_circuit or (cached_only and not grader.judge.is_cached(q, cleaned)):
             continue
-        out = grader.judge.judge(pre.judge_request(q, cleaned))
+        request = pre.judge_request(q, cleaned)
+        out = grader.judge.judge(request)
+        answer_terms.append(request.answer_terms)
         labels = r["criteria"]
         assert isinstance(labels, dict)
         for c in q.rubric.criteria:
@@ -88,6 +97,7 @@ def collect(
                     h.similarity,
                     h.coverage,
                     pre.reference_coverage,
+                    float(request.answer_terms),  # made the length feature in main()
                     LABEL[labels[c.id]],
                     q.id,
                 )
@@ -97,7 +107,7 @@ def collect(
             mis.append((out.misconceptions[m.id].score or 0.0, float(m.id in present), q.id))
         if i % 20 == 0:
             print(f"  {i}/{len(rows)} answers, {time.perf_counter() - t0:.0f}s", flush=True)
-    return crit, mis
+    return crit, mis, answer_terms
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
@@ -140,13 +150,17 @@ def main() -> None:
     ap.add_argument("--answers", default="", help='e.g. "1,3,4"; default: all labelled answers')
     args = ap.parse_args()
     grader = Grader(Settings(bank_dir=REPO, judge="local"), store=ResultStore(":memory:"))
-    crit, mis = collect(grader, subset(args.answers), args.cached_only)
-    c = np.array([row[:4] for row in crit])
-    y = np.array([row[4] for row in crit])
-    cg = np.array([row[5] for row in crit])
+    crit, mis, answer_terms = collect(grader, subset(args.answers), args.cached_only)
+    c = np.array([row[:5] for row in crit])
+    # the length feature's range: percentiles over answers, not over criterion rows
+    terms_min, terms_max = (int(np.rint(v)) for v in np.percentile(answer_terms, [5, 95]))
+    c[:, 4] = np.log1p(np.clip(c[:, 4], terms_min, terms_max))
+    y = np.array([row[5] for row in crit])
+    cg = np.array([row[6] for row in crit])
     m = np.array([row[:2] for row in mis])
     mg = np.array([row[2] for row in mis])
-    cross_validate(c, y, cg, "criteria (logit + similarity + coverage + reference coverage)")
+    cross_validate(c, y, cg, "criteria (all: " + " + ".join(FEATURES) + ")")
+    cross_validate(c[:, :4], y, cg, "criteria (cal-v2: without the answer's length)")
     cross_validate(c[:, :2], y, cg, "criteria (logit + similarity)")
     cross_validate(c[:, :1], y, cg, "criteria (logit only)")
     cross_validate(c[:, 1:], y, cg, "criteria (prefilter measures only, no judge)")
@@ -158,11 +172,14 @@ def main() -> None:
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
     cal = {
-        "version": "cal-v2",
+        "version": "cal-v3",
         "a": round(float(cm.coef_[0][0]), 4),
         "b": round(float(cm.coef_[0][1]), 4),
         "d": round(float(cm.coef_[0][2]), 4),
         "e": round(float(cm.coef_[0][3]), 4),
+        "f": round(float(cm.coef_[0][4]), 4),
+        "terms_min": terms_min,
+        "terms_max": terms_max,
         "c": round(float(cm.intercept_[0]), 4),
         "a0": round(float(cb.coef_[0][0]), 4),
         "b0": round(float(cb.coef_[0][1]), 4),
@@ -177,11 +194,14 @@ def main() -> None:
     cs = fit(*expand(c[:, 1:], y))
     cs0 = fit(*expand(c[:, 1:2], y))
     sim = {
-        "version": "sim-v2",
+        "version": "sim-v3",
         "a": 0.0,
         "b": round(float(cs.coef_[0][0]), 4),
         "d": round(float(cs.coef_[0][1]), 4),
         "e": round(float(cs.coef_[0][2]), 4),
+        "f": round(float(cs.coef_[0][3]), 4),
+        "terms_min": terms_min,
+        "terms_max": terms_max,
         "c": round(float(cs.intercept_[0]), 4),
         "max_uplift": MAX_UPLIFT,
         "fitted_on": cal["fitted_on"],

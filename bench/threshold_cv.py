@@ -51,9 +51,10 @@ class Item:
     question: str
     human: float
     short: bool  # short-circuited by the prefilter: scores 0
-    # per criterion: (logit, similarity, coverage, reference coverage), points,
+    # per criterion: (logit, similarity, coverage, reference coverage,
+    # length), points,
     # partial credit allowed, human label
-    criteria: list[tuple[tuple[float, float, float, float], float, bool, float]]
+    criteria: list[tuple[tuple[float, ...], float, bool, float]]
     # per misconception: logit, penalty, present
     misconceptions: list[tuple[float, float, bool]]
 
@@ -70,7 +71,8 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
         if not pre.short_circuit:
             if cached_only and not judge.is_cached(q, cleaned):
                 continue
-            out = judge.judge(pre.judge_request(q, cleaned))
+            request = pre.judge_request(q, cleaned)
+            out = judge.judge(request)
             labels: dict[str, str] = r["criteria"]  # type: ignore[assignment]
             present = set(r.get("misconceptions") or [])  # type: ignore[call-overload]
             item.criteria = [
@@ -80,6 +82,7 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
                         pre.hints[c.id].similarity,
                         pre.hints[c.id].coverage,
                         pre.reference_coverage,
+                        judge.calibration.length(request.answer_terms),
                     ),
                     c.points,
                     bool(c.partial_credit),

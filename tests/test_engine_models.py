@@ -267,9 +267,12 @@ def test_coverage_never_lifts_p_met_more_than_max_uplift_above_the_judge(grader:
             logit, sim = out.criteria[c.id].score or 0.0, request.similarities[c.id]
             cov, ref = (request.coverage or {})[c.id], request.reference_coverage
             without = cal.criterion(logit, sim, None, None)
+            full = unbounded.criterion(logit, sim, cov, ref, request.answer_terms)
             # 1e-3: the reported logit is rounded to 4 decimals
-            assert out.criteria[c.id].probability <= without + cal.max_uplift + 1e-3, c.id
-            binds += unbounded.criterion(logit, sim, cov, ref) > without + cal.max_uplift
+            p = out.criteria[c.id].probability
+            assert p <= without + cal.max_uplift + 1e-3, c.id
+            assert p == pytest.approx(min(full, without + cal.max_uplift), abs=1e-3), c.id
+            binds += full > without + cal.max_uplift
     assert binds >= 3  # the term strings would have gained more without the bound
 
 

@@ -38,11 +38,37 @@ def test_coverage_raises_p_met_and_none_falls_back_to_the_judge_only_map() -> No
     assert plain.criterion(1.0, 0.5, None, None) == round(1 / (1 + math.exp(1.0)), 4)
 
 
+def test_answer_length_enters_with_coverage_within_the_fitted_range() -> None:
+    cal = ProbeCalibration(
+        version="t", a=1.0, c=0.0, d=2.0, f=-0.5, terms_min=10, terms_max=100, a0=1.0, c0=0.0
+    )
+    # length = log(1 + terms) with terms clamped to [10, 100]
+    assert cal.length(3) == cal.length(10) == math.log(11)
+    assert cal.length(40) == math.log(41)
+    assert cal.length(500) == cal.length(100) == math.log(101)
+    # sigmoid(1 * 1 + 2 * 0.5 - 0.5 * log(41))
+    expected = round(1 / (1 + math.exp(-(2.0 - 0.5 * math.log(41)))), 4)
+    assert cal.criterion(1.0, 0.0, 0.5, 0.0, 40) == expected
+    # same coverage, fewer terms: more likely met (f < 0); outside the range: no change
+    assert cal.criterion(1.0, 0.0, 0.5, 0.0, 15) > cal.criterion(1.0, 0.0, 0.5, 0.0, 60)
+    assert cal.criterion(1.0, 0.0, 0.5, 0.0, 2) == cal.criterion(1.0, 0.0, 0.5, 0.0, 10)
+    assert cal.criterion(1.0, 0.0, 0.5, 0.0, 900) == cal.criterion(1.0, 0.0, 0.5, 0.0, 100)
+    # without coverage (a bare term list) the length is not used either
+    assert cal.criterion(1.0, 0.0, None, None, 15) == cal.criterion(1.0, 0.0, None, None, 90)
+
+
+def test_shipped_map_has_a_fitted_length_term() -> None:
+    cal = ProbeCalibration.load("qwen2.5-coder-1.5b-instruct-q4_k_m", "checklist-v4")
+    assert cal.version == "cal-v3" and cal.f < 0
+    assert cal.terms_max is not None and 0 < cal.terms_min < cal.terms_max
+
+
 def test_calibration_digest_changes_with_any_coefficient() -> None:
     base = ProbeCalibration(version="t", a=1.5, d=4.0)
     assert base.digest == ProbeCalibration(version="t", a=1.5, d=4.0).digest
     assert base.digest != ProbeCalibration(version="t", a=1.5, d=4.5).digest
     assert base.digest != ProbeCalibration(version="t", a=1.5, d=4.0, c0=0.1).digest
+    assert base.digest != ProbeCalibration(version="t", a=1.5, d=4.0, terms_min=5).digest
 
 
 def test_shipped_calibrations_load() -> None:

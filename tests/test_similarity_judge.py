@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
     q = BANK.get("q01-dropout")
     sims = {c.id: 0.6 for c in q.rubric.criteria}
     judge = SimilarityJudge(center=0.4, slope=7)  # the curve alone gives 0.80 at 0.6
-    assert judge.calibration.version == "sim-v2" and judge.calibration.d > 0
+    assert judge.calibration.version == "sim-v3" and judge.calibration.d > 0
     uplift = judge.calibration.max_uplift
     assert uplift is not None and 0 < uplift < 0.5
 
@@ -57,7 +58,8 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
     assert all(low[k] < high[k] for k in low)
     assert probs(0.5, 0.1)["random-zeroing"] < probs(0.5, 0.6)["random-zeroing"]
     unbounded = replace(judge.calibration, max_uplift=None)
-    assert probs(0.5, 0.3)["random-zeroing"] == unbounded.criterion(0.0, 0.6, 0.5, 0.3)
+    terms = JudgeRequest(q, "answer").answer_terms
+    assert probs(0.5, 0.3)["random-zeroing"] == unbounded.criterion(0.0, 0.6, 0.5, 0.3, terms)
     # no coverage: the similarity curve alone
     curve = logistic(0.6, 0.4, 7)
     assert all(p == pytest.approx(curve, abs=1e-4) for p in probs(None, None).values())
@@ -68,6 +70,26 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
         v.probability == pytest.approx(0.5 + uplift, abs=1e-4)
         for v in capped.judge(request).criteria.values()
     )
+
+
+def test_fitted_map_reads_the_answer_length() -> None:
+    """Same similarities and coverage: the map's length term (f < 0) favours the concise answer."""
+    q = BANK.get("q01-dropout")
+    judge = SimilarityJudge()
+    cal = judge.calibration
+    assert cal.f < 0 and cal.terms_max is not None
+    sims = {c.id: 0.5 for c in q.rubric.criteria}
+    cov = {c.id: 0.3 for c in q.rubric.criteria}
+    # distinct in their first five letters, so each word is one content term
+    words = ["".join(w) for w in itertools.islice(itertools.product("abcdefgh", repeat=5), 200)]
+    words = words[: cal.terms_max]
+    concise = JudgeRequest(q, " ".join(words[: cal.terms_min]), {}, sims, cov, 0.2)
+    long = JudgeRequest(q, " ".join(words), {}, sims, cov, 0.2)
+    assert (concise.answer_terms, long.answer_terms) == (cal.terms_min, cal.terms_max)
+    p_concise = judge.judge(concise).criteria["random-zeroing"].probability
+    p_long = judge.judge(long).criteria["random-zeroing"].probability
+    assert p_concise > p_long
+    assert p_concise == cal.criterion(0.0, 0.5, 0.3, 0.2, cal.terms_min)
 
 
 def test_without_similarities_the_judge_fails_visibly() -> None:

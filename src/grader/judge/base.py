@@ -7,6 +7,7 @@ from importlib import resources
 from typing import Protocol
 
 from ..models import Question
+from ..text import content_terms
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,11 @@ class JudgeRequest:
     # of the reference answer's terms; None when they are no evidence (a bare list of terms)
     coverage: dict[str, float] | None = field(default_factory=dict)
     reference_coverage: float | None = 0.0
+
+    @property
+    def answer_terms(self) -> int:
+        """How many distinct content terms the answer has: its length, in any language."""
+        return len(content_terms(self.answer))
 
 
 @dataclass

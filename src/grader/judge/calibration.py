@@ -4,7 +4,7 @@ A small model's P(yes) is informative but biased (it leans towards "yes", also
 for vague answers that only name the right topic), so the logit is combined
 with the prefilter's measures of the answer (best-sentence similarity to the
 criterion, share of the criterion's and of the reference answer's content terms
-it uses) in a logistic map fitted on labelled answers
+it uses, and the answer's length in content terms) in a logistic map fitted on labelled answers
 (``bench/fit_probe_calibration.py`` on evals/datasets/nn46).  Fitted maps are
 versioned JSON files next to this module, one per model and prompt; without one
 the raw P(yes) is used unchanged.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 
 
@@ -27,12 +27,19 @@ def _sigmoid(x: float) -> float:
 class ProbeCalibration:
     version: str = "uncalibrated"
     # criterion: P(met) = sigmoid(a * logit + b * similarity + d * coverage
-    #                              + e * reference_coverage + c)
+    #                              + e * reference_coverage + f * length + c)
+    # length = log(1 + answer_terms), answer_terms clamped to [terms_min, terms_max] (the
+    # 5th-95th percentile of the answers the map was fitted on: no extrapolation).  The
+    # length term puts coverage in proportion: a long answer covers more of the reference
+    # by sheer size, a concise one that covers the same share is more to the point.
     a: float = 1.0
     b: float = 0.0
     c: float = 0.0
     d: float = 0.0
     e: float = 0.0
+    f: float = 0.0
+    terms_min: int = 0
+    terms_max: int | None = None
     # without coverage (an answer that is a bare list of terms):
     # P(met) = sigmoid(a0 * logit + b0 * similarity + c0); None: the same a, b, c
     a0: float | None = None
@@ -52,8 +59,13 @@ class ProbeCalibration:
         similarity: float,
         coverage: float | None = 0.0,
         reference_coverage: float | None = 0.0,
+        answer_terms: int = 0,
     ) -> float:
-        """P(met); pass coverage None when the answer's wording is no evidence."""
+        """P(met); pass coverage None when the answer's wording is no evidence.
+
+        ``answer_terms`` is the answer's number of distinct content terms
+        (``JudgeRequest.answer_terms``); it only enters together with coverage.
+        """
         a = self.a if self.a0 is None else self.a0
         b = self.b if self.b0 is None else self.b0
         c = self.c if self.c0 is None else self.c0
@@ -61,8 +73,14 @@ class ProbeCalibration:
         if coverage is None or reference_coverage is None:
             return round(without, 4)
         z = self.a * logit + self.b * similarity + self.d * coverage + self.e * reference_coverage
+        z += self.f * self.length(answer_terms)
         p = _sigmoid(z + self.c)
         return round(p if self.max_uplift is None else min(p, without + self.max_uplift), 4)
+
+    def length(self, answer_terms: int) -> float:
+        """The length feature: log(1 + answer_terms), within the fitted range."""
+        terms = max(answer_terms, self.terms_min)
+        return math.log1p(terms if self.terms_max is None else min(terms, self.terms_max))
 
     def misconception(self, logit: float) -> float:
         return round(_sigmoid(self.ma * logit + self.mc), 4)
@@ -82,5 +100,5 @@ class ProbeCalibration:
         if not ref.is_file():
             return cls()
         data = json.loads(ref.read_text("utf-8"))
-        known = ("version", "a", "b", "c", "d", "e", "a0", "b0", "c0", "max_uplift", "ma", "mc")
+        known = {f.name for f in fields(cls)}  # other keys (e.g. "fitted_on") are notes
         return cls(**{k: data[k] for k in known if k in data})

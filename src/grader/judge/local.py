@@ -236,7 +236,7 @@ class LocalJudge:
                 raise JudgeError(f"local model failed: {exc}") from exc
             evaluated = self.tokens_evaluated - before
         n = len(rubric.criteria)
-        cal = self.calibration
+        cal, terms = self.calibration, request.answer_terms
         criteria = {
             c.id: CriterionJudgement(
                 cal.criterion(
@@ -244,6 +244,7 @@ class LocalJudge:
                     request.similarities.get(c.id, 0.0),
                     None if request.coverage is None else request.coverage.get(c.id, 0.0),
                     request.reference_coverage,
+                    terms,
                 ),
                 request.hints.get(c.id),
                 score=round(logits[i], 4),

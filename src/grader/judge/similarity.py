@@ -3,12 +3,14 @@
 No language model runs.  For each rubric criterion the prefilter has already
 found the answer sentence closest to the criterion (cosine similarity of
 sentence embeddings) and the share of the criterion's content terms the answer
-uses, plus the share of the reference answer's terms.  This judge maps them to a
+uses, plus the share of the reference answer's terms and the answer's length in
+content terms.  This judge maps them to a
 probability with the logistic map fitted on nn46
 (``calibrations/similarity--similarity-v2.json``, written by
 ``bench/fit_probe_calibration.py --write``)::
 
-    P(met) = sigmoid(b * similarity + d * coverage + e * reference_coverage + c)
+    P(met) = sigmoid(b * similarity + d * coverage + e * reference_coverage
+                     + f * log(1 + answer_terms) + c)
 
 Without coverage (an answer that is a bare list of terms, or a request that
 carries none) it falls back to a curve of the similarity alone::
@@ -70,7 +72,9 @@ class SimilarityJudge:
         if self.calibration.version == "uncalibrated":
             return logistic(similarity, self.center, self.slope)
         coverage = None if request.coverage is None else request.coverage.get(criterion)
-        return self.calibration.criterion(0.0, similarity, coverage, request.reference_coverage)
+        return self.calibration.criterion(
+            0.0, similarity, coverage, request.reference_coverage, request.answer_terms
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimilarityJudge:
