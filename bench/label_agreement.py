@@ -37,7 +37,7 @@ def pairs(dataset: str, relabel: Path | None) -> list[tuple[dict[str, Any], dict
                 second[row["id"]] = row
         missing = [item.id for item in items if item.id not in second]
         if missing:
-            raise SystemExit(f"{relabel} has no label for {len(missing)} answers, e.g. {missing[0]}")
+            raise SystemExit(f"{relabel} lacks {len(missing)} answers' labels, e.g. {missing[0]}")
         first = [
             {"score": i.score, "criteria": i.criteria, "misconceptions": i.misconceptions}
             for i in items
