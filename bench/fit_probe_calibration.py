@@ -114,6 +114,14 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> LogisticRegression:
     return LogisticRegression(C=10.0, max_iter=1000).fit(x, y, sample_weight=w)
 
 
+def coefficients(
+    model: LogisticRegression, names: tuple[str, ...], intercept: str
+) -> dict[str, float]:
+    """A fitted map's weights under the calibration file's names, rounded."""
+    out = {n: round(float(w), 4) for n, w in zip(names, model.coef_[0], strict=True)}
+    return out | {intercept: round(float(model.intercept_[0]), 4)}
+
+
 def expand(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Partial labels count half as met and half as not met."""
     part = y == 0.5
@@ -171,22 +179,14 @@ def main() -> None:
     mm = fit(m[:, :1], m[:, 1], np.ones(len(m)))
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
+    length_range = {"terms_min": terms_min, "terms_max": terms_max}
     cal = {
         "version": "cal-v3",
-        "a": round(float(cm.coef_[0][0]), 4),
-        "b": round(float(cm.coef_[0][1]), 4),
-        "d": round(float(cm.coef_[0][2]), 4),
-        "e": round(float(cm.coef_[0][3]), 4),
-        "f": round(float(cm.coef_[0][4]), 4),
-        "terms_min": terms_min,
-        "terms_max": terms_max,
-        "c": round(float(cm.intercept_[0]), 4),
-        "a0": round(float(cb.coef_[0][0]), 4),
-        "b0": round(float(cb.coef_[0][1]), 4),
-        "c0": round(float(cb.intercept_[0]), 4),
+        **coefficients(cm, ("a", "b", "d", "e", "f"), "c"),
+        **length_range,
+        **coefficients(cb, ("a0", "b0"), "c0"),
         "max_uplift": MAX_UPLIFT,
-        "ma": round(float(mm.coef_[0][0]), 4),
-        "mc": round(float(mm.intercept_[0]), 4),
+        **coefficients(mm, ("ma",), "mc"),
         "fitted_on": f"nn46: {len(c)} criterion labels, {len(m)} misconception labels",
     }
     # The judge without a language model (judge=similarity) uses the same
@@ -196,13 +196,8 @@ def main() -> None:
     sim = {
         "version": "sim-v3",
         "a": 0.0,
-        "b": round(float(cs.coef_[0][0]), 4),
-        "d": round(float(cs.coef_[0][1]), 4),
-        "e": round(float(cs.coef_[0][2]), 4),
-        "f": round(float(cs.coef_[0][3]), 4),
-        "terms_min": terms_min,
-        "terms_max": terms_max,
-        "c": round(float(cs.intercept_[0]), 4),
+        **coefficients(cs, ("b", "d", "e", "f"), "c"),
+        **length_range,
         "max_uplift": MAX_UPLIFT,
         "fitted_on": cal["fitted_on"],
     }

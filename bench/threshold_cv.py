@@ -51,9 +51,8 @@ class Item:
     question: str
     human: float
     short: bool  # short-circuited by the prefilter: scores 0
-    # per criterion: (logit, similarity, coverage, reference coverage,
-    # length), points,
-    # partial credit allowed, human label
+    # per criterion: (logit, similarity, coverage, reference coverage, length),
+    # points, partial credit allowed, human label
     criteria: list[tuple[tuple[float, ...], float, bool, float]]
     # per misconception: logit, penalty, present
     misconceptions: list[tuple[float, float, bool]]
