@@ -55,7 +55,7 @@ def pick_embedder(choice: str) -> str:
 
 def workloads(seed: int) -> dict[str, Callable[[int], Answer]]:
     """Each workload maps i -> a unique (question id, answer); ``seed`` keeps runs apart."""
-    from grader.bank import load_bank
+    from grader.bank.loader import load_bank
 
     bank = list(load_bank(REPO))
     n = len(bank)
@@ -153,7 +153,7 @@ def direct_p50(
 ) -> dict[str, float]:
     """p50 of Grader.grade called in-process, sequentially, for each workload (ms)."""
     from grader.config import load_settings
-    from grader.pipeline import Grader
+    from grader.grading.pipeline import Grader
 
     with tempfile.TemporaryDirectory() as cache:
         s = load_settings(

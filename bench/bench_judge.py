@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.judge.local import LocalJudge
-from grader.judge.model_files import ensure_model
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.judges.local.judge import LocalJudge
+from grader.grading.judges.local.model_files import ensure_model
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 
 
 class StageClock:

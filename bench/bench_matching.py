@@ -27,10 +27,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.matching import PlanItem, is_follow_up, is_small_talk, match_scores, plan_transcript
-from grader.pipeline import Grader
-from grader.store import ResultStore
-from grader.transcript import Transcript, Turn
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.transcripts.match import (
+    PlanItem,
+    is_follow_up,
+    is_small_talk,
+    match_scores,
+    plan_transcript,
+)
+from grader.transcripts.parse import Transcript, Turn
 
 THRESHOLDS = [round(t, 2) for t in np.arange(0.30, 0.70, 0.01)]
 

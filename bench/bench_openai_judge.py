@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_openai_judge.py [--answers 100] [--concurrency 16]
                                                  [--latency 0.3] [--style structured]
 
-Starts the shipped fake OpenAI-compatible server (``grader.judge.fake_openai_server``)
+Starts the test suite's fake OpenAI-compatible server (``tests/fake_openai_server.py``)
 in its own process with a fixed latency per reply, builds a ``Grader`` on the
 repository bank (fake embedder, ``openai-compatible`` judge,
 ``GRADER_JUDGE_CONCURRENCY`` = concurrency) and grades unique answers from as
@@ -28,7 +28,8 @@ TARGET_RATIO = 1.3
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "grader.judge.fake_openai_server", "--latency", str(latency)]
+    server = REPO / "tests" / "fake_openai_server.py"
+    cmd = [sys.executable, str(server), "--latency", str(latency)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -40,7 +41,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 def answers(n: int) -> list[tuple[str, str]]:
     """Unique answers: each bank question's reference answer, numbered."""
-    from grader.bank import load_bank
+    from grader.bank.loader import load_bank
 
     bank = list(load_bank(REPO))
     return [
@@ -59,9 +60,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from grader.config import Settings
-    from grader.embeddings import FakeEmbedder
-    from grader.pipeline import Grader
-    from grader.store import ResultStore
+    from grader.grading.embeddings import FakeEmbedder
+    from grader.grading.pipeline import Grader
+    from grader.grading.result_cache import ResultStore
 
     proc, url = start_server(args.latency)
     try:

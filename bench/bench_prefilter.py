@@ -21,11 +21,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, answers_of_length
 
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.config import Settings
-from grader.embeddings import embed_separately, make_embedder
+from grader.grading.embeddings import embed_separately, make_embedder
+from grader.grading.prefilter import BankIndex, Prefilter
 from grader.models import Question
-from grader.prefilter import BankIndex, Prefilter
 from grader.text import sentences
 
 

@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
-from grader.judge.local import LocalJudge
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.judges.local.judge import LocalJudge
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 from grader.text import strip_injections
 
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}

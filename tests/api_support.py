@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from conftest import TINY_BANK
 from grader.api import create_app
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
-from grader.judge import JudgeRequest
-from grader.judge.fake import FakeJudge
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import JudgeRequest
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.testing.judge import FakeJudge
 
 GOOD_DROPOUT = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from api_support import GOOD_DROPOUT, make_app, settings
 from grader.api import create_app
 from grader.api.schemas import GRADE_EXAMPLE, ErrorBody, GradeBody, GradeResponse
-from grader.judge import JudgeRequest
-from grader.judge.fake import FakeJudge
+from grader.grading.judges import JudgeRequest
 from grader.models import GradeResult
+from grader.testing.judge import FakeJudge
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api_support import FULL_KEY, GOOD_DROPOUT, GRADE_KEY, BlockingJudge, make_app
 from grader.api.pool import GradingPool
 from grader.errors import OverloadedError
-from grader.judge.fake import FakeJudge
+from grader.testing.judge import FakeJudge
 
 GRADE = {"question_id": "q01-dropout", "answer": GOOD_DROPOUT}
 

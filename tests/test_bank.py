@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_BANK
-from grader.bank import load_bank, rubric_json_schema
+from grader.bank.loader import load_bank, rubric_json_schema
 from grader.errors import BankError, UnknownQuestionError
 
 R1 = "rubrics/q01-dropout.yaml"

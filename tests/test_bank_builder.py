@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader.bank import load_bank
-from grader.bank_builder import (
+from grader.bank.builder import (
     HOLISTIC_ID,
     MAX_CRITERIA,
     assign_ids,
@@ -17,7 +16,8 @@ from grader.bank_builder import (
     clauses,
     write_bank,
 )
-from grader.cli import app
+from grader.bank.loader import load_bank
+from grader.cli.main import app
 from grader.errors import DatasetError
 
 ITEMS = [

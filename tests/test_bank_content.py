@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conftest import REPO
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.text import words
 
 # A copy of the project's question list (../shared/QUESTIONS.md), so CI needs nothing outside.

@@ -10,14 +10,14 @@ import pytest
 from sklearn.isotonic import IsotonicRegression
 
 from conftest import TINY_BANK
-from grader.calibration import ScoreCalibration, load_calibration
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
 from grader.errors import ConfigError, DatasetError
 from grader.evaluation.calibration import cross_validated, fit_isotonic, folds
-from grader.judge.fake import FakeJudge
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.grading.score_calibration import ScoreCalibration, load_calibration
+from grader.testing.judge import FakeJudge
 
 GOOD_DROPOUT = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "

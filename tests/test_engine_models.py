@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.config import Settings
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 
 pytestmark = pytest.mark.models
 
@@ -132,7 +132,7 @@ def test_reference_answer_scores_at_least_9(grader: Grader, question) -> None:  
 
 
 def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
-    from grader.judge.local import LocalJudge
+    from grader.grading.judges.local.judge import LocalJudge
 
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
@@ -151,7 +151,7 @@ def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
 
 
 def test_packed_sentence_embeddings_equal_separate_embeddings(grader: Grader) -> None:
-    from grader.embeddings import embed_separately
+    from grader.grading.embeddings import embed_separately
     from grader.text import sentences
 
     topics = ["dropout", "weight decay", "batch size", "momentum", "attention", "pooling"]
@@ -174,7 +174,7 @@ def test_packed_sentence_embeddings_equal_separate_embeddings(grader: Grader) ->
 
 
 def test_question_prefix_is_restored_not_recomputed(grader: Grader) -> None:
-    from grader.judge.local import LocalJudge
+    from grader.grading.judges.local.judge import LocalJudge
 
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
@@ -196,7 +196,7 @@ def test_question_prefix_is_restored_not_recomputed(grader: Grader) -> None:
 
 
 def test_prefix_snapshots_stay_within_their_memory_budget(grader: Grader) -> None:
-    from grader.judge.local import LocalJudge
+    from grader.grading.judges.local.judge import LocalJudge
 
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
@@ -248,7 +248,7 @@ def test_coverage_never_lifts_p_met_more_than_max_uplift_above_the_judge(grader:
     terms, but coverage may add at most max_uplift to the judge's own P(met)."""
     from dataclasses import replace
 
-    from grader.judge.local import LocalJudge
+    from grader.grading.judges.local.judge import LocalJudge
 
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
@@ -264,8 +264,8 @@ def test_coverage_never_lifts_p_met_more_than_max_uplift_above_the_judge(grader:
         request = pre.judge_request(q, prose)
         out = judge.judge(request)
         for c in q.rubric.criteria:
-            logit, sim = out.criteria[c.id].score or 0.0, request.similarities[c.id]
-            cov, ref = (request.coverage or {})[c.id], request.reference_coverage
+            logit, sim = out.criteria[c.id].score or 0.0, request.similarity(c.id)
+            cov, ref = request.coverage(c.id), request.reference_coverage
             without = cal.criterion(logit, sim, None, None)
             full = unbounded.criterion(logit, sim, cov, ref, request.answer_terms)
             # 1e-3: the reported logit is rounded to 4 decimals

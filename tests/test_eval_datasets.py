@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO, TINY_BANK
-from grader.bank import load_bank
-from grader.cli import app
+from grader.bank.loader import load_bank
+from grader.cli.main import app
 from grader.errors import DatasetError
 from grader.evaluation.datasets import (
     LabelledAnswer,

@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO, TINY_BANK
-from grader.calibration import load_calibration
-from grader.cli import app
+from grader.cli.main import app
 from grader.errors import ConfigError
 from grader.evaluation.configs import load_config
 from grader.evaluation.datasets import LabelledAnswer
 from grader.evaluation.harness import RESULTS, run_eval, stratified_sample
+from grader.grading.score_calibration import load_calibration
 
 DROPOUT = [
     ("Dropout randomly sets a fraction of activations to zero during training. It is active "

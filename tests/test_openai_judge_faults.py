@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 
 from conftest import TINY_BANK
-from grader.bank import load_bank
+from fake_openai_server import FAKE_QUOTE, FakeOpenAIServer
+from grader.bank.loader import load_bank
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
 from grader.errors import JudgeError, JudgeOutputError
-from grader.judge import JudgeRequest
-from grader.judge.fake_openai_server import FAKE_QUOTE, FakeOpenAIServer
-from grader.judge.openai_judge import OpenAIJudge
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import JudgeRequest
+from grader.grading.judges.remote.judge import OpenAIJudge
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 from grader.models import GradeResult
-from grader.pipeline import Grader
-from grader.store import ResultStore
 
 GOOD = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "

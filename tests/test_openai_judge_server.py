@@ -23,15 +23,15 @@ from typing import Any
 import pytest
 
 from conftest import TINY_BANK
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
 from grader.errors import JudgeOutputError
-from grader.judge import JudgeRequest, JudgeResponse
-from grader.judge.openai_judge import OpenAIJudge
-from grader.judge.runtime import run_sync
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import JudgeRequest, JudgeResponse
+from grader.grading.judges.remote.judge import OpenAIJudge
+from grader.grading.judges.remote.runtime import run_sync
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 
 pytestmark = pytest.mark.server
 

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 
 from conftest import TINY_BANK
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import ConfigError
-from grader.judge import make_judge
-from grader.judge.capabilities import capabilities_for, kind_from_owners
-from grader.judge.openai_judge import OpenAIJudge
-from grader.judge.remote import Tally, cost_usd
-from grader.judge.structured import (
+from grader.grading.judges import make_judge
+from grader.grading.judges.remote.capabilities import capabilities_for, kind_from_owners
+from grader.grading.judges.remote.client import Tally, cost_usd
+from grader.grading.judges.remote.judge import OpenAIJudge
+from grader.grading.judges.remote.structured import (
     OutputProblem,
     output_schema,
     parse_output,

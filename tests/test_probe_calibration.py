@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from grader.judge.calibration import ProbeCalibration
-from grader.judge.local import _LogitCache, _p_yes_from_logits
+from grader.grading.judges.calibration import ProbeCalibration
+from grader.grading.judges.local.judge import _p_yes_from_logits
+from grader.grading.judges.local.logit_cache import LogitCache
 
 
 def test_uncalibrated_map_is_the_raw_probability() -> None:
@@ -79,10 +80,10 @@ def test_shipped_calibrations_load() -> None:
 
 
 def test_logit_cache_round_trip(tmp_path: Path) -> None:
-    cache = _LogitCache(tmp_path / "c.sqlite")
+    cache = LogitCache(tmp_path / "c.sqlite")
     assert cache.get("k") is None
     cache.put("k", [0.5, -1.25])
-    assert _LogitCache(tmp_path / "c.sqlite").get("k") == [0.5, -1.25]
+    assert LogitCache(tmp_path / "c.sqlite").get("k") == [0.5, -1.25]
 
 
 def test_p_yes_reads_yes_against_no_tokens() -> None:

@@ -9,16 +9,26 @@ from pathlib import Path
 import pytest
 
 from conftest import TINY_BANK
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
 from grader.errors import JudgeError
-from grader.judge import JudgeRequest, make_judge
-from grader.judge.similarity import SimilarityJudge, logistic
-from grader.pipeline import Grader
-from grader.store import ResultStore
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import CriterionEvidence, JudgeRequest, make_judge
+from grader.grading.judges.similarity import SimilarityJudge, logistic
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
 
 BANK = load_bank(TINY_BANK)
+
+
+def evidence(
+    sims: dict[str, float],
+    coverage: float | None = None,
+    sentences: dict[str, str] | None = None,
+) -> dict[str, CriterionEvidence]:
+    """The prefilter's evidence records with these similarities and one coverage for all."""
+    said = sentences or {}
+    return {k: CriterionEvidence(said.get(k), s, coverage) for k, s in sims.items()}
 
 
 def test_logistic_map_is_centred_and_increasing() -> None:
@@ -31,7 +41,7 @@ def test_probabilities_come_from_the_similarities() -> None:
     q = BANK.get("q01-dropout")
     sims = {"random-zeroing": 0.9, "training-only": 0.58, "why-it-helps": 0.1}
     response = SimilarityJudge(center=0.58, slope=7).judge(
-        JudgeRequest(q, "answer", {"random-zeroing": "best sentence"}, sims)
+        JudgeRequest(q, "answer", evidence(sims, sentences={"random-zeroing": "best sentence"}))
     )
     p = {k: v.probability for k, v in response.criteria.items()}
     assert p["random-zeroing"] > 0.85 and p["training-only"] == pytest.approx(0.5)
@@ -50,8 +60,7 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
     assert uplift is not None and 0 < uplift < 0.5
 
     def probs(coverage: float | None, reference: float | None) -> dict[str, float]:
-        cov = None if coverage is None else {c.id: coverage for c in q.rubric.criteria}
-        request = JudgeRequest(q, "answer", {}, sims, cov, reference)
+        request = JudgeRequest(q, "answer", evidence(sims, coverage), reference)
         return {k: v.probability for k, v in judge.judge(request).criteria.items()}
 
     low, high = probs(0.1, 0.2), probs(0.8, 0.2)
@@ -65,7 +74,7 @@ def test_fitted_map_uses_term_coverage_and_term_lists_fall_back_to_similarity() 
     assert all(p == pytest.approx(curve, abs=1e-4) for p in probs(None, None).values())
     # full coverage lifts P at most max_uplift above the curve (0.5 at its centre)
     capped = SimilarityJudge(center=0.6, slope=7)
-    request = JudgeRequest(q, "answer", {}, sims, {c.id: 1.0 for c in q.rubric.criteria}, 1.0)
+    request = JudgeRequest(q, "answer", evidence(sims, 1.0), 1.0)
     assert all(
         v.probability == pytest.approx(0.5 + uplift, abs=1e-4)
         for v in capped.judge(request).criteria.values()
@@ -79,12 +88,11 @@ def test_fitted_map_reads_the_answer_length() -> None:
     cal = judge.calibration
     assert cal.f < 0 and cal.terms_max is not None
     sims = {c.id: 0.5 for c in q.rubric.criteria}
-    cov = {c.id: 0.3 for c in q.rubric.criteria}
     # distinct in their first five letters, so each word is one content term
     words = ["".join(w) for w in itertools.islice(itertools.product("abcdefgh", repeat=5), 200)]
     words = words[: cal.terms_max]
-    concise = JudgeRequest(q, " ".join(words[: cal.terms_min]), {}, sims, cov, 0.2)
-    long = JudgeRequest(q, " ".join(words), {}, sims, cov, 0.2)
+    concise = JudgeRequest(q, " ".join(words[: cal.terms_min]), evidence(sims, 0.3), 0.2)
+    long = JudgeRequest(q, " ".join(words), evidence(sims, 0.3), 0.2)
     assert (concise.answer_terms, long.answer_terms) == (cal.terms_min, cal.terms_max)
     p_concise = judge.judge(concise).criteria["random-zeroing"].probability
     p_long = judge.judge(long).criteria["random-zeroing"].probability

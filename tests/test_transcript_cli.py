@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import FIXTURES, REPO
-from grader.rollup import TranscriptReport
+from grader.transcripts.rollup import TranscriptReport
 
 GRADER = Path(sys.executable).parent / "grader"
 JANE = FIXTURES / "transcripts" / "jane-doe.json"

@@ -13,13 +13,13 @@ import pytest
 
 from conftest import FIXTURES, REPO
 from grader.config import Settings
-from grader.interview import grade_transcript
-from grader.judge.fake import FakeJudge
-from grader.matching import TranscriptPlan, plan_transcript
-from grader.pipeline import Grader
-from grader.rollup import TranscriptReport
-from grader.store import ResultStore
-from grader.transcript import Transcript, Turn, read_transcript
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.testing.judge import FakeJudge
+from grader.transcripts.grade import grade_transcript
+from grader.transcripts.match import TranscriptPlan, plan_transcript
+from grader.transcripts.parse import Transcript, Turn, read_transcript
+from grader.transcripts.rollup import TranscriptReport
 
 pytestmark = pytest.mark.models
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES
 from grader.errors import TranscriptError
-from grader.transcript import parse_transcript, read_transcript
+from grader.transcripts.parse import parse_transcript, read_transcript
 
 TRANSCRIPTS = FIXTURES / "transcripts"
 

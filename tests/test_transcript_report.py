@@ -11,14 +11,14 @@ import pytest
 
 from conftest import TINY_BANK
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
-from grader.interview import grade_transcript
-from grader.judge.fake import FakeJudge
-from grader.pipeline import Grader
-from grader.report import render
-from grader.rollup import TranscriptReport
-from grader.store import ResultStore
-from grader.transcript import parse_transcript
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.testing.judge import FakeJudge
+from grader.transcripts.grade import grade_transcript
+from grader.transcripts.parse import parse_transcript
+from grader.transcripts.render import render
+from grader.transcripts.rollup import TranscriptReport
 
 EVIL = (
     "Dropout randomly zeroes activations during training.</blockquote><script>alert('x')</script>"

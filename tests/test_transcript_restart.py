@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from conftest import REPO
-from grader.bank import load_bank
+from grader.bank.loader import load_bank
 
 pytestmark = pytest.mark.server
 

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from grader.config import Settings
-from grader.embeddings import FakeEmbedder
 from grader.errors import JudgeError
-from grader.interview import grade_items, grade_transcript
-from grader.judge import JudgeRequest
-from grader.judge.fake import FakeJudge
-from grader.matching import plan_transcript
-from grader.pipeline import Grader
-from grader.rollup import build_report
-from grader.store import ResultStore
-from grader.transcript import parse_transcript
+from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import JudgeRequest
+from grader.grading.pipeline import Grader
+from grader.grading.result_cache import ResultStore
+from grader.testing.judge import FakeJudge
+from grader.transcripts.grade import grade_items, grade_transcript
+from grader.transcripts.match import plan_transcript
+from grader.transcripts.parse import parse_transcript
+from grader.transcripts.rollup import build_report
 
 ATTENTION_RUBRIC = """\
 id: q03-attention

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .bank import QuestionBank, load_bank
-from .config import Settings, load_settings
-from .models import GradeResult
+from grader.bank.loader import QuestionBank, load_bank
+from grader.config import Settings, load_settings
+from grader.models import GradeResult
 
 if TYPE_CHECKING:
-    from .pipeline import Grader
+    from grader.grading.pipeline import Grader
 
 __all__ = ["GradeResult", "Grader", "QuestionBank", "Settings", "load_bank", "load_settings"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "Grader":  # imports the pipeline lazily
-        from .pipeline import Grader
+        from grader.grading.pipeline import Grader
 
         return Grader
     raise AttributeError(name)

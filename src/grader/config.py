@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .errors import ConfigError
+from grader.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +25,10 @@ def _default_bank() -> Path:
 
 
 class Settings(BaseSettings):
+    """Every setting, read from ``GRADER_<NAME>``; stages read their group
+    (``settings.prefilter``, ``.scoring``, ``.judging``, ``.storage``, ``.transcripts``, ``.api``).
+    """
+
     model_config = SettingsConfigDict(env_prefix="GRADER_", extra="ignore", frozen=True)
 
     # bank and storage
@@ -171,27 +175,169 @@ class Settings(BaseSettings):
         return self.db_path or self.cache_dir / "grader.db"
 
     def scoring_hash(self) -> str:
-        """Hash of every setting that can change a score."""
-        keys = [
-            "embedder",
-            "judge",
-            "local_model_path",
-            "local_prompt",
-            "seed",
-            "min_answer_words",
-            "copied_question_similarity",
-            "off_topic_max_similarity",
-            "off_topic_margin",
-            "off_topic_min_words",
-            "off_topic_min_reference_words",
-            "met_probability",
-            "partial_probability",
-            "misconception_probability",
-            "similarity_center",
-            "similarity_slope",
-        ]
-        blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """Hash of every setting that can change a grade: all but the operational ones.
+
+        A new setting is covered by default; only settings listed in OPERATIONAL
+        (addresses, keys, paths, worker counts, limits that reject rather than re-score)
+        are left out, so two configurations that may grade differently never share
+        cached grades.
+        """
+        values = {
+            k: str(getattr(self, k))
+            for k in sorted(type(self).model_fields)
+            if k not in OPERATIONAL
+        }
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
+
+    # -- groups: each stage reads its own ------------------------------------------------
+
+    @cached_property
+    def storage(self) -> StorageSettings:
+        return _group(StorageSettings, self)
+
+    @cached_property
+    def prefilter(self) -> PrefilterSettings:
+        return _group(PrefilterSettings, self)
+
+    @cached_property
+    def scoring(self) -> ScoringSettings:
+        return _group(ScoringSettings, self)
+
+    @cached_property
+    def judging(self) -> JudgeSettings:
+        return _group(JudgeSettings, self)
+
+    @cached_property
+    def transcripts(self) -> TranscriptSettings:
+        return _group(TranscriptSettings, self)
+
+    @cached_property
+    def api(self) -> ApiSettings:
+        return _group(ApiSettings, self)
+
+
+# Settings that cannot change a grade: where things are, who may call, how many at once.
+OPERATIONAL = frozenset(
+    {
+        "bank_dir",  # the bank enters the configuration hash by content
+        "cache_dir",
+        "db_path",
+        "datasets_dir",
+        "calibration_path",  # the calibration enters the configuration hash by content
+        "local_model_path",  # the model enters by name (judge name)
+        "judge_api_key",
+        "judge_concurrency",
+        "judge_timeout",
+        "judge_max_retries",
+        "n_threads",
+        "prefix_cache_mb",
+        "max_answer_chars",
+        "transcript_workers",
+        "transcript_max_turns",
+        "api_keys",
+        "grade_only_keys",
+        "expose_reference",
+        "expose_rubric",
+        "log_answers",
+        "max_queue",
+        "api_workers",
+        "idempotency_ttl_hours",
+    }
+)
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+G = TypeVar("G", bound=_Group)
+
+
+def _group(cls: type[G], settings: Settings) -> G:
+    return cls.model_validate({k: getattr(settings, k) for k in cls.model_fields})
+
+
+class StorageSettings(_Group):
+    """Where the bank, caches and database live."""
+
+    bank_dir: Path
+    cache_dir: Path
+    db_path: Path | None
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.cache_dir / "grader.db"
+
+
+class PrefilterSettings(_Group):
+    """The similarity gate's thresholds (grading/prefilter.py)."""
+
+    min_answer_words: int
+    copied_question_similarity: float
+    off_topic_max_similarity: float
+    off_topic_margin: float
+    off_topic_min_words: int
+    off_topic_min_reference_words: int
+
+
+class ScoringSettings(_Group):
+    """Probabilities -> verdicts, penalties and review flags (grading/scoring.py)."""
+
+    met_probability: float
+    partial_probability: float
+    misconception_probability: float
+    review_margin: float
+    calibration_path: Path | None
+
+
+class JudgeSettings(_Group):
+    """Which judge, and how it runs (grading/judges/)."""
+
+    judge: str
+    judge_base_url: str | None
+    judge_api_key: str | None
+    judge_style: Literal["structured", "checklist"]
+    judge_server: Literal["auto", "openai", "llama-cpp", "vllm", "ollama", "generic"]
+    judge_capabilities: dict[str, bool | int | str]
+    judge_concurrency: int
+    judge_timeout: float
+    judge_max_retries: int
+    judge_max_reasks: int
+    judge_max_tokens: int
+    judge_prices: dict[str, tuple[float, float]]
+    local_model_path: Path | None
+    local_prompt: str
+    n_threads: int
+    n_ctx: int
+    prefix_cache_mb: int
+    seed: int
+    similarity_center: float
+    similarity_slope: float
+    cache_dir: Path
+
+
+class TranscriptSettings(_Group):
+    """Matching transcript questions to the bank and grading them (transcripts/)."""
+
+    transcript_match_threshold: float
+    transcript_review_confidence: float
+    transcript_review_margin: float
+    transcript_workers: int
+    transcript_max_turns: int
+
+
+class ApiSettings(_Group):
+    """The HTTP API: who may call, what it shows, how much it admits (api/)."""
+
+    api_keys: list[str]
+    grade_only_keys: list[str]
+    expose_reference: bool
+    expose_rubric: bool
+    log_answers: bool
+    max_queue: int
+    api_workers: int
+    idempotency_ttl_hours: float
+    max_answer_chars: int
 
 
 def load_settings(**overrides: object) -> Settings:

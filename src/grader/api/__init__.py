@@ -21,6 +21,6 @@ the module name to ``app.ROUTERS``.
 
 from __future__ import annotations
 
-from .app import ROUTERS, create_app
+from grader.api.app import ROUTERS, create_app
 
 __all__ = ["ROUTERS", "create_app"]

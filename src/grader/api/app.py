@@ -18,15 +18,15 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from ..config import Settings, get_settings
-from ..errors import GraderError
-from ..pipeline import Grader
-from . import errors
-from .deps import ApiState
-from .idempotency import IdempotencyStore
-from .metrics import Metrics
-from .middleware import RequestContextMiddleware
-from .pool import GradingPool
+from grader.api import errors
+from grader.api.deps import ApiState
+from grader.api.idempotency import IdempotencyStore
+from grader.api.metrics import Metrics
+from grader.api.middleware import RequestContextMiddleware
+from grader.api.pool import GradingPool
+from grader.config import Settings, get_settings
+from grader.errors import GraderError
+from grader.grading.pipeline import Grader
 
 log = logging.getLogger("grader.api")
 

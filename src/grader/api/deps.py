@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..config import Settings
-from ..errors import AuthError, BadEncodingError, ForbiddenError, ModelUnavailableError
-from ..pipeline import Grader
-from .pool import GradingPool
+from grader.api.pool import GradingPool
+from grader.config import Settings
+from grader.errors import AuthError, BadEncodingError, ForbiddenError, ModelUnavailableError
+from grader.grading.pipeline import Grader
 
 if TYPE_CHECKING:
-    from .idempotency import IdempotencyStore
-    from .metrics import Metrics
+    from grader.api.idempotency import IdempotencyStore
+    from grader.api.metrics import Metrics
 
 
 @dataclass

@@ -16,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import (
+from grader.api.schemas import ErrorBody, FieldProblem
+from grader.errors import (
     AnswerTooLargeError,
     AuthError,
     BackendError,
@@ -33,7 +34,6 @@ from ..errors import (
     UnsupportedMediaError,
     UserError,
 )
-from .schemas import ErrorBody, FieldProblem
 
 # Most specific class first: the first match in the MRO wins.
 _STATUS: dict[type[GraderError], int] = {

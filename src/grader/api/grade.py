@@ -15,14 +15,14 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from ..errors import AnswerTooLargeError, IdempotencyConflictError, OverloadedError
-from ..models import GradeResult, Question
-from ..pipeline import Grader
-from .deps import ApiState, GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
-from .errors import error_responses
-from .idempotency import fingerprint, scoped_key
-from .pool import GradingPool
-from .schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
+from grader.api.deps import ApiState, GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
+from grader.api.errors import error_responses
+from grader.api.idempotency import fingerprint, scoped_key
+from grader.api.pool import GradingPool
+from grader.api.schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
+from grader.errors import AnswerTooLargeError, IdempotencyConflictError, OverloadedError
+from grader.grading.pipeline import Grader
+from grader.models import GradeResult, Question
 
 log = logging.getLogger("grader.api.grade")
 router = APIRouter(prefix="/v1", tags=["grading"])

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ..pipeline import Grader
-from .deps import StateDep
-from .schemas import Check, Health, Readiness
+from grader.api.deps import StateDep
+from grader.api.schemas import Check, Health, Readiness
+from grader.grading.pipeline import Grader
 
 router = APIRouter(tags=["operations"])
 

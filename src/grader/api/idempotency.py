@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..store import Connections
+from grader.grading.result_cache import Connections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (

@@ -18,12 +18,12 @@ from prometheus_client import (
     generate_latest,
 )
 
-from ..models import GradeResult
-from .deps import ReadKey
-from .errors import error_responses
+from grader.api.deps import ReadKey
+from grader.api.errors import error_responses
+from grader.models import GradeResult
 
 if TYPE_CHECKING:
-    from .pool import GradingPool
+    from grader.api.pool import GradingPool
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 

@@ -24,8 +24,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import RequestTooLargeError
-from .metrics import Metrics
+from grader.api.metrics import Metrics
+from grader.errors import RequestTooLargeError
 
 log = logging.getLogger("grader.api.access")
 errlog = logging.getLogger("grader.api")

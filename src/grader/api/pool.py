@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from ..errors import OverloadedError
+from grader.errors import OverloadedError
 
 T = TypeVar("T")
 

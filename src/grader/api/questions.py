@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from .deps import GraderDep, ReadKey, SettingsDep
-from .errors import error_responses
-from .schemas import QuestionDetail, QuestionList, detail_of, summary_of
+from grader.api.deps import GraderDep, ReadKey, SettingsDep
+from grader.api.errors import error_responses
+from grader.api.schemas import QuestionDetail, QuestionList, detail_of, summary_of
 
 router = APIRouter(prefix="/v1", tags=["bank"])
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..models import Criterion, GradeResult, Misconception, Question
+from grader.models import Criterion, GradeResult, Misconception, Question
 
 GOOD_ANSWER = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "

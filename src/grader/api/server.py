@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..config import Settings
-from .logs import configure_logging
+from grader.api.logs import configure_logging
+from grader.config import Settings
 
 
 def public_url(host: str, port: int) -> str:
@@ -18,7 +18,7 @@ def serve(
     """Blocks until the server stops (Ctrl-C / SIGTERM)."""
     import uvicorn
 
-    from .app import create_app
+    from grader.api.app import create_app
 
     configure_logging(log_level, json_logs)
     app = create_app(settings, public_url=public_url(host, port))

@@ -6,7 +6,7 @@ reason) and answers 202 with the job id.  ``GET /v1/transcripts/{id}`` returns
 status and progress (graded / total), and the report when done;
 ``GET /v1/transcripts/{id}/report.html`` the report as one HTML page.
 
-Jobs live in SQLite (:mod:`grader.jobs`): a restarted server resumes unfinished
+Jobs live in SQLite (:mod:`grader.transcripts.jobs`): a restarted server resumes unfinished
 jobs without grading an answer twice.  The runner starts and stops with the app
 through this router's lifespan.
 """
@@ -24,22 +24,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import (
+from grader.api.deps import ApiState, GradeKey, GraderDep, StateDep
+from grader.api.errors import error_response, error_responses
+from grader.api.schemas import ErrorBody
+from grader.errors import (
     InvalidRequestError,
     JobNotDoneError,
     ModelUnavailableError,
     UnknownJobError,
     UnsupportedMediaError,
 )
-from ..interview import make_plan
-from ..jobs import Job, JobRunner, JobStatus, JobStore
-from ..report import render_html
-from ..rollup import TranscriptReport
-from ..transcript import parse_transcript
-from ..transcript_json import request_schema
-from .deps import ApiState, GradeKey, GraderDep, StateDep
-from .errors import error_response, error_responses
-from .schemas import ErrorBody
+from grader.transcripts.grade import make_plan
+from grader.transcripts.jobs import Job, JobRunner, JobStatus, JobStore
+from grader.transcripts.parse import parse_transcript
+from grader.transcripts.parse_json import request_schema
+from grader.transcripts.render import render_html
+from grader.transcripts.rollup import TranscriptReport
 
 _RUNNER = "transcript_jobs"
 

@@ -12,6 +12,6 @@ SemEval-2013), ``configs`` (evals/configs/*.yaml), ``harness`` (resumable runs),
 
 from __future__ import annotations
 
-from .datasets import Dataset, LabelledAnswer, labelled_answer_schema, load_dataset
+from grader.evaluation.datasets import Dataset, LabelledAnswer, labelled_answer_schema, load_dataset
 
 __all__ = ["Dataset", "LabelledAnswer", "labelled_answer_schema", "load_dataset"]

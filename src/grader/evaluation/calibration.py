@@ -1,7 +1,7 @@
 """Fit the monotone score map (isotonic regression) and measure it honestly.
 
 ``fit_isotonic`` maps raw normalised grader scores to normalised human scores
-and returns a :class:`grader.calibration.ScoreCalibration` that serving applies
+and returns a :class:`grader.grading.score_calibration.ScoreCalibration` that serving applies
 (GRADER_CALIBRATION_PATH).  ``cross_validated`` reports what the map does on
 answers it was not fitted on: k folds grouped by question (so a question's
 answers never sit on both sides), each fold predicted by a map fitted on the
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..calibration import ScoreCalibration
-from ..errors import DatasetError
+from grader.errors import DatasetError
+from grader.grading.score_calibration import ScoreCalibration
 
 MIN_FIT = 10  # fewer graded answers than this cannot support a map
 

@@ -74,8 +74,8 @@ def run(
     ] = None,
 ) -> None:
     """Grade a labelled dataset with one or more configurations and write the reports."""
-    from .compare import compare_markdown
-    from .configs import load_config
+    from grader.evaluation.compare import compare_markdown
+    from grader.evaluation.configs import load_config
 
     names = config or [None]  # type: ignore[list-item]
     configs = [load_config(n) for n in names]
@@ -114,9 +114,9 @@ def _run_one(
         TimeRemainingColumn,
     )
 
-    from .harness import run_eval
-    from .report import write_reports
-    from .summary import summarise
+    from grader.evaluation.harness import run_eval
+    from grader.evaluation.report import write_reports
+    from grader.evaluation.summary import summarise
 
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -150,7 +150,7 @@ def _run_one(
 def _print_headline(summary: dict[str, Any], skipped: int) -> None:
     from rich.table import Table
 
-    from .report import SCORE_HEAD, score_row
+    from grader.evaluation.report import SCORE_HEAD, score_row
 
     s, c = summary["scores"]["grader"], summary["counts"]
     table = Table(title=f"{summary['meta']['dataset_name']} / {summary['meta']['config']}")
@@ -180,7 +180,7 @@ def compare(
     output: Annotated[Path | None, typer.Option("--out", help="Also write Markdown here.")] = None,
 ) -> None:
     """One table comparing runs (configurations), with the human ceiling where known."""
-    from .compare import compare_markdown, load_summary
+    from grader.evaluation.compare import compare_markdown, load_summary
 
     text = compare_markdown([load_summary(d) for d in run_dirs])
     out.print(text, markup=False, highlight=False)
@@ -197,9 +197,9 @@ def report(
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Recompute metrics and rewrite the reports of a run without grading anything."""
-    from .harness import load_run
-    from .report import write_reports
-    from .summary import summarise
+    from grader.evaluation.harness import load_run
+    from grader.evaluation.report import write_reports
+    from grader.evaluation.summary import summarise
 
     records, meta = load_run(run_dir)
     summary = summarise(
@@ -215,9 +215,9 @@ def calibrate(
     output: Annotated[Path, typer.Option("--out", help="Calibration JSON to write.")],
 ) -> None:
     """Fit the isotonic score map on every graded answer of a run (GRADER_CALIBRATION_PATH)."""
-    from .calibration import fit_isotonic
-    from .harness import load_run
-    from .summary import paired, to_row
+    from grader.evaluation.calibration import fit_isotonic
+    from grader.evaluation.harness import load_run
+    from grader.evaluation.summary import paired, to_row
 
     records, meta = load_run(run_dir)
     graded = [row for row in map(to_row, records) if row.status == "graded"]
@@ -234,6 +234,6 @@ def calibrate(
 @eval_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of a labelled-dataset line (JSONL)."""
-    from .datasets import labelled_answer_schema
+    from grader.evaluation.datasets import labelled_answer_schema
 
     sys.stdout.write(json.dumps(labelled_answer_schema(), indent=2) + "\n")

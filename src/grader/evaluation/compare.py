@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
-from .report import Table, fmt, with_ci
+from grader.errors import DatasetError
+from grader.evaluation.report import Table, fmt, with_ci
 
 HEAD = [
     "dataset",

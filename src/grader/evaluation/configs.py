@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from ..config import REPO_ROOT, Settings, load_settings
-from ..errors import ConfigError
+from grader.config import REPO_ROOT, Settings, load_settings
+from grader.errors import ConfigError
 
 PATH_FIELDS = ("calibration_path", "local_model_path", "bank_dir", "cache_dir", "datasets_dir")
 

@@ -10,7 +10,7 @@ Names understood by :func:`load_dataset`:
 
 or a path to a ``.jsonl`` file or a directory of them.  External questions come
 with a reference answer but no rubric: their bank is built on the fly by
-:func:`grader.bank_builder.bank_from_references`.
+:func:`grader.bank.builder.bank_from_references`.
 
 Scales: every score is compared on 0-10 (``score / max_score * 10``); Mohler's
 0-5 is doubled and halved back for its native-scale figures.  SemEval labels
@@ -27,10 +27,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..bank import QuestionBank, _explain, _field_path
-from ..config import REPO_ROOT
-from ..errors import DatasetError, UnknownQuestionError
-from ..models import Verdict
+from grader.bank.loader import QuestionBank, _explain, _field_path
+from grader.config import REPO_ROOT
+from grader.errors import DatasetError, UnknownQuestionError
+from grader.models import Verdict
 
 _SPLITS = ("train", "test-unseen-answers", "test-unseen-questions")
 SEMEVAL_SPLITS = {"scientsbank": (*_SPLITS, "test-unseen-domains"), "beetle": _SPLITS}
@@ -226,7 +226,7 @@ def load_dataset(spec: str, datasets_dir: Path, bank: QuestionBank | None = None
     ``bank`` is the configured bank; datasets that refer to bank questions (nn46,
     or a path in our format without reference answers) are checked against it.
     """
-    from .external import load_mohler, load_path, load_semeval
+    from grader.evaluation.external import load_mohler, load_path, load_semeval
 
     name, _, split = spec.partition(":")
     if name in REPO_DATASETS:

@@ -8,7 +8,7 @@
   label is "correct" vs the rest; ``score`` is 1 for correct, else 0.
 
 Both ship a question and a reference answer per line; the bank is built from
-them (:func:`grader.bank_builder.bank_from_references`) and question ids are
+them (:func:`grader.bank.builder.bank_from_references`) and question ids are
 mapped to bank ids (``1.1`` -> ``1-1``, ``EM_45b`` -> ``em-45b``).
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..bank_builder import assign_ids, bank_from_references
-from ..errors import DatasetError
-from .datasets import Dataset, LabelledAnswer, _jsonl_files, _lines, read_labelled
+from grader.bank.builder import assign_ids, bank_from_references
+from grader.errors import DatasetError
+from grader.evaluation.datasets import Dataset, LabelledAnswer, _jsonl_files, _lines, read_labelled
 
 MOHLER_GRADERS = {
     "grader1_ta_other": "grader1_ta_other_0_5",

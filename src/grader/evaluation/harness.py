@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..bank import load_bank
-from ..errors import GraderError
-from ..models import GradeResult
-from .configs import EvalConfig
-from .datasets import Dataset, LabelledAnswer, load_dataset
+from grader.bank.loader import load_bank
+from grader.errors import GraderError
+from grader.evaluation.configs import EvalConfig
+from grader.evaluation.datasets import Dataset, LabelledAnswer, load_dataset
+from grader.models import GradeResult
 
 log = logging.getLogger(__name__)
 RESULTS = "results.jsonl"
@@ -147,8 +147,8 @@ def run_eval(
     progress: Progress | None = None,
 ) -> RunOutcome:
     """Grade (the sample of) a dataset with one configuration; resume from ``out_dir``."""
-    from ..pipeline import Grader
-    from ..store import ResultStore
+    from grader.grading.pipeline import Grader
+    from grader.grading.result_cache import ResultStore
 
     settings = config.settings(**(overrides or {}))
     bank = load_bank(settings.bank_dir) if _needs_bank(dataset_spec) else None
@@ -249,7 +249,7 @@ def _meta(
 
 def load_run(out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The records of a finished (or interrupted) run and its run.json, for re-reporting."""
-    from ..errors import DatasetError
+    from grader.errors import DatasetError
 
     meta_path = out_dir / RUN
     if not meta_path.is_file():

@@ -342,7 +342,7 @@ def to_html(parts: list[Section], title: str, images: dict[str, str]) -> str:
 
 def write_reports(summary: dict[str, Any], out_dir: Path) -> list[Path]:
     """metrics.json, report.md and report.html in ``out_dir``."""
-    from .plots import figures
+    from grader.evaluation.plots import figures
 
     meta = summary["meta"]
     title = f"Evaluation: {meta['dataset_name']} with {meta['config']}"

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics as m
-from .calibration import cross_validated
+from grader.evaluation import metrics as m
+from grader.evaluation.calibration import cross_validated
 
 POSITIVE = "correct"
 NEGATIVE = "incorrect"

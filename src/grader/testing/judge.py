@@ -1,0 +1,119 @@
+"""Deterministic judges shipped with the package for unit tests and fault injection.
+
+``fake``          P(met) from word overlap between criterion and answer.
+``fake:fail``     raises JudgeError on every call.
+``fake:timeout``  raises JudgeTimeoutError on every call.
+``fake:slow``     like ``fake`` but sleeps 0.5 s per answer (``fake:slow:0.2`` for 0.2 s),
+                  to test progress, concurrency and restarts in the middle of a job.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from grader.errors import ConfigError, JudgeError, JudgeTimeoutError
+from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse
+
+_STOP = set(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "is",
+        "are",
+        "that",
+        "it",
+        "its",
+        "by",
+        "with",
+        "as",
+        "be",
+        "at",
+        "from",
+        "this",
+        "states",
+        "explains",
+        "names",
+        "gives",
+        "answer",
+        "describes",
+        "mentions",
+        "least",
+        "one",
+        "two",
+        "any",
+    ]
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w[:6] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def overlap_probability(description: str, answer: str) -> float:
+    want = _content_words(description)
+    if not want:
+        return 0.0
+    return round(len(want & _content_words(answer)) / len(want), 4)
+
+
+class FakeJudge:
+    """Overlap-based judge, or scripted: ``FakeJudge(script=lambda req: {...})``."""
+
+    prompt_version = "fake-v1"
+
+    def __init__(
+        self,
+        mode: str = "overlap",
+        script: Callable[[JudgeRequest], dict[str, float]] | None = None,
+    ) -> None:
+        self.mode, _, delay = mode.partition(":")
+        self.delay = 0.0
+        if self.mode == "slow":
+            try:
+                self.delay = float(delay or 0.5)
+            except ValueError:
+                raise ConfigError(
+                    f"GRADER_JUDGE=fake:{mode}: expected 'fake:slow' or 'fake:slow:<seconds>'"
+                ) from None
+        self.script = script
+        self.name = "fake" if mode == "overlap" else f"fake:{self.mode}"
+        self.calls = 0
+
+    def judge(self, request: JudgeRequest) -> JudgeResponse:
+        self.calls += 1
+        if self.mode == "fail":
+            raise JudgeError("fake judge failure (fault injection)")
+        if self.mode == "timeout":
+            raise JudgeTimeoutError("fake judge timed out (fault injection)")
+        if self.delay:
+            time.sleep(self.delay)
+        rubric = request.question.rubric
+        scripted = self.script(request) if self.script else {}
+
+        def prob(item_id: str, description: str) -> float:
+            if item_id in scripted:
+                return scripted[item_id]
+            return overlap_probability(description, request.answer)
+
+        criteria = {
+            c.id: CriterionJudgement(prob(c.id, c.description), request.sentence(c.id))
+            for c in rubric.criteria
+        }
+        miscon = {m.id: CriterionJudgement(scripted.get(m.id, 0.0)) for m in rubric.misconceptions}
+        return JudgeResponse(
+            criteria,
+            miscon,
+            model="fake",
+            prompt_version=self.prompt_version,
+            calls=len(criteria) + len(miscon),
+        )
