@@ -48,7 +48,7 @@ class JudgeRequest:
         return ev.similarity if ev else 0.0
 
     def coverage(self, criterion_id: str) -> float | None:
-        """The criterion's term coverage; None when it is no evidence (a term list) or unmeasured."""
+        """The criterion's term coverage; None when it is no evidence (term list) or unmeasured."""
         if self.reference_coverage is None:
             return None
         ev = self.evidence.get(criterion_id)
