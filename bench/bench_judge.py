@@ -40,7 +40,7 @@ class StageClock:
     def __init__(self, judge: LocalJudge) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.tokens: dict[str, int] = defaultdict(int)
-        llm = judge._llm
+        llm = judge.runtime.llm
         eval_ = llm.eval
 
         def timed_eval(tokens: Any) -> None:
@@ -50,7 +50,7 @@ class StageClock:
             self.tokens["prefix"] += len(tokens)
 
         llm.eval = timed_eval  # type: ignore[method-assign]
-        par = judge._parallel
+        par = judge.runtime.parallel
         if par is not None:
             run = par.run
 
@@ -97,7 +97,7 @@ def main() -> None:
     for run in range(args.runs):
         for i, a in enumerate(answers):
             grader.grade(other.id, f"Cold {run}.{i}: the chain rule gives the loss gradients.")
-            judge._prefixes.clear()  # as for the first answer to a question after a start
+            judge.runtime.prefixes.clear()  # as for the first answer to a question after a start
             t = time.perf_counter()
             grader.grade(q.id, f"Cold {run}. {a}")
             cold.append(time.perf_counter() - t)

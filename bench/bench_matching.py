@@ -85,7 +85,8 @@ def main() -> None:
     settings = Settings(bank_dir=REPO, embedder="sentence-transformers", judge="none")
     grader = Grader(settings, judge=None, store=ResultStore(":memory:"))
     scores = match_scores(grader, [str(r["text"]) for r in rows])
-    best = [grader.index.ids[i] for i in scores.argmax(axis=1)]
+    ids = grader.question_ids
+    best = [ids[i] for i in scores.argmax(axis=1)]
     conf = scores.max(axis=1)
     kinds = sorted({str(r["kind"]) for r in rows})
     print(
@@ -120,7 +121,7 @@ def main() -> None:
             f"{h.false_match + h.rejected}"
         )
     print("\nprecision of matches by confidence band (paraphrases, configured threshold)")
-    t = grader.settings.transcript_match_threshold
+    t = grader.transcript_settings.transcript_match_threshold
     for lo, hi in ((t, 0.50), (0.50, 0.55), (0.55, 0.60), (0.60, 1.01)):
         band = [i for i in range(len(rows)) if lo <= conf[i] < hi and rows[i]["expected"]]
         ok = sum(best[i] == rows[i]["expected"] for i in band)

@@ -60,9 +60,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from grader.config import Settings
-    from grader.grading.embeddings import FakeEmbedder
     from grader.grading.pipeline import Grader
     from grader.grading.result_cache import ResultStore
+    from grader.testing import FakeEmbedder
 
     proc, url = start_server(args.latency)
     try:

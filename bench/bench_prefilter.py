@@ -24,7 +24,8 @@ from _data import REPO, answers_of_length
 from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.grading.embeddings import embed_separately, make_embedder
-from grader.grading.prefilter import BankIndex, Prefilter
+from grader.grading.index import BankIndex
+from grader.grading.prefilter import Prefilter
 from grader.models import Question
 from grader.text import sentences
 
@@ -42,7 +43,7 @@ def main() -> None:
         f"embedder + bank index loaded in {time.perf_counter() - t:.2f}s "
         f"(index cache hit: {index.cache_hit})"
     )
-    pre = Prefilter(index, embedder, settings)
+    pre = Prefilter(index, embedder, settings.prefilter)
     rows = answers_of_length(80, 130)
     pre.check(bank.get(str(rows[0]["question_id"])), str(rows[0]["answer"]))  # warm-up
     words = statistics.mean(len(str(r["answer"]).split()) for r in rows)

@@ -90,7 +90,7 @@ def collect(
         assert isinstance(labels, dict)
         for c in q.rubric.criteria:
             j = out.criteria[c.id]
-            h = pre.hints[c.id]
+            h = pre.evidence[c.id]
             crit.append(
                 (
                     j.score or 0.0,

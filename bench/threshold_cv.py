@@ -78,8 +78,8 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
                 (
                     (
                         out.criteria[c.id].score or 0.0,
-                        pre.hints[c.id].similarity,
-                        pre.hints[c.id].coverage,
+                        pre.evidence[c.id].similarity,
+                        pre.evidence[c.id].coverage,
                         pre.reference_coverage,
                         judge.calibration.length(request.answer_terms),
                     ),

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from conftest import TINY_BANK
 from grader.api import create_app
 from grader.config import Settings
-from grader.grading.embeddings import FakeEmbedder
 from grader.grading.judges import JudgeRequest
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 from grader.testing.judge import FakeJudge
 
 GOOD_DROPOUT = (

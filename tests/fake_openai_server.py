@@ -44,7 +44,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from grader.testing.judge import _content_words, overlap_probability
+from grader.testing.judge import content_words, overlap_probability
 from grader.text import sentences
 
 _DIRECTIVE = re.compile(r"\[\[fake:([a-z0-9-]+)\]\]")
@@ -219,12 +219,12 @@ class _Overlap:
 
     def __init__(self, answer: str) -> None:
         clean = _DIRECTIVE.sub("", answer)
-        self.words = _content_words(clean)
-        self.sentences = [(s, _content_words(s)) for s in sentences(clean)]
+        self.words = content_words(clean)
+        self.sentences = [(s, content_words(s)) for s in sentences(clean)]
 
     def best(self, description: str) -> tuple[float, str | None]:
         """P(met) over the whole answer, and the sentence sharing most words with the item."""
-        want = _content_words(description)
+        want = content_words(description)
         if not want or not self.sentences:
             return 0.0, None
         quote = max(self.sentences, key=lambda sw: len(want & sw[1]))[0]

@@ -10,19 +10,26 @@ import pytest
 from sklearn.isotonic import IsotonicRegression
 
 from conftest import TINY_BANK
+from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import ConfigError, DatasetError
 from grader.evaluation.calibration import cross_validated, fit_isotonic, folds
-from grader.grading.embeddings import FakeEmbedder
+from grader.grading.judges import CriterionJudgement, JudgeResponse
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
 from grader.grading.score_calibration import ScoreCalibration, load_calibration
+from grader.grading.scoring import TERM_LIST_ADVICE, score_answer
+from grader.testing import FakeEmbedder
 from grader.testing.judge import FakeJudge
 
 GOOD_DROPOUT = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "
     "It is active only during training and disabled at inference time. "
     "This prevents co-adaptation of units and acts like averaging many thinned networks."
+)
+TERMS = (
+    "dropout, randomly, activations, zero, training, inference, disabled, co-adaptation, "
+    "units, averaging, thinned, networks, fraction, step"
 )
 
 
@@ -106,6 +113,41 @@ def test_pipeline_applies_the_map_and_keeps_the_raw_score(tmp_path: Path) -> Non
     assert result.level == "good" and "8/10" in (result.feedback.summary if result.feedback else "")
     assert result.provenance.calibration == grader.calibration.name  # type: ignore[union-attr]
     assert result.provenance.config_hash != plain.provenance.config_hash
+
+
+def test_calibrated_term_list_keeps_its_advice_and_its_review_reasons(tmp_path: Path) -> None:
+    path = tmp_path / "cal.json"
+    ScoreCalibration(x=[0.0, 1.0], y=[0.0, 0.8]).save(path)
+    plain = make(tmp_path, None).grade("q01-dropout", TERMS)
+    result = make(tmp_path, path).grade("q01-dropout", TERMS)
+    assert plain.score and result.raw_score == plain.score
+    assert result.score == round(plain.score * 0.8, 2)
+    assert result.feedback and result.level
+    assert result.feedback.summary.startswith(
+        f"{result.level.capitalize()} answer: {result.score:g}/10."
+    )
+    assert result.feedback.summary.endswith(TERM_LIST_ADVICE)
+    assert result.review_reasons == plain.review_reasons and "term_list" in result.flags
+
+
+def test_review_reasons_are_decided_on_the_points_before_calibration() -> None:
+    question = load_bank(TINY_BANK).get("q01-dropout")
+    nothing_met = {c.id: CriterionJudgement(0.0) for c in question.rubric.criteria}
+    judged = JudgeResponse(nothing_met, {}, model="m", prompt_version="p")
+    lift = ScoreCalibration(x=[0.0, 1.0], y=[0.5, 1.0])
+    settings = Settings(bank_dir=TINY_BANK).scoring
+    scored = score_answer(
+        question,
+        "An answer.",
+        judged,
+        {},
+        reference_similarity=0.9,
+        term_list=False,
+        settings=settings,
+        calibration=lift,
+    )
+    assert scored.raw_score == 0 and scored.score == 5
+    assert any("close to the reference" in r and "scored low" in r for r in scored.review_reasons)
 
 
 def test_short_circuited_zero_is_not_calibrated(tmp_path: Path) -> None:

@@ -139,11 +139,11 @@ def test_batched_probes_match_sequential_probes(grader: Grader) -> None:
     q = BANK.get(11)
     answer = ORDERING[0][2] + " (batched check)"
     batched = judge._evaluate(q, answer)
-    parallel, judge._parallel = judge._parallel, None
+    parallel, judge.runtime.parallel = judge.runtime.parallel, None
     try:
         sequential = judge._evaluate(q, answer)
     finally:
-        judge._parallel = parallel
+        judge.runtime.parallel = parallel
     assert len(batched) == len(q.rubric.criteria) + len(q.rubric.misconceptions)
     # Quantised kernels round differently for other batch shapes: measured up to 0.10 logit.
     # A wrong position or sequence id would move logits by whole units.
@@ -182,14 +182,11 @@ def test_question_prefix_is_restored_not_recomputed(grader: Grader) -> None:
     answer = ORDERING[0][2] + " (prefix check)"
     first = judge._evaluate(q11, answer)
     judge._evaluate(q4, ORDERING[1][2] + " (prefix check)")  # the KV cache now holds q4
-    hits, evaluated = judge._prefixes.hits, judge.tokens_evaluated
+    hits, evaluated = judge.runtime.prefixes.hits, judge.tokens_evaluated
     again = judge._evaluate(q11, answer)
-    assert judge._prefixes.hits == hits + 1
-    _, answer_tokens = judge._segments(q11, answer)
-    probes = [judge._probe("criterion", c.description, c.id) for c in q11.rubric.criteria]
-    probes += [
-        judge._probe("misconception", m.description, m.id) for m in q11.rubric.misconceptions
-    ]
+    assert judge.runtime.prefixes.hits == hits + 1
+    _, answer_tokens = judge.prompt.segments(q11, answer)
+    probes = judge.prompt.probes(q11)
     # only the answer and the probes were evaluated, not the question's shared prefix
     assert judge.tokens_evaluated - evaluated == len(answer_tokens) + sum(map(len, probes))
     assert again == first  # a restored prefix is bit-for-bit the evaluated one
@@ -200,7 +197,7 @@ def test_prefix_snapshots_stay_within_their_memory_budget(grader: Grader) -> Non
 
     judge = grader.judge
     assert isinstance(judge, LocalJudge)
-    states = judge._prefixes
+    states = judge.runtime.prefixes
     budget, kept = states.budget, dict(states._states)
     try:
         q11, q4 = BANK.get(11), BANK.get(4)

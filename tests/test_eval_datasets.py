@@ -13,11 +13,11 @@ from conftest import REPO, TINY_BANK
 from grader.bank.loader import load_bank
 from grader.cli.main import app
 from grader.errors import DatasetError
-from grader.evaluation.datasets import (
+from grader.evaluation.datasets import load_dataset
+from grader.evaluation.labelled import (
     LabelledAnswer,
     check_against_bank,
     labelled_answer_schema,
-    load_dataset,
     read_labelled,
 )
 

@@ -13,8 +13,8 @@ from conftest import REPO, TINY_BANK
 from grader.cli.main import app
 from grader.errors import ConfigError
 from grader.evaluation.configs import load_config
-from grader.evaluation.datasets import LabelledAnswer
 from grader.evaluation.harness import RESULTS, run_eval, stratified_sample
+from grader.evaluation.labelled import LabelledAnswer
 from grader.grading.score_calibration import load_calibration
 
 DROPOUT = [
@@ -152,8 +152,8 @@ def test_rerun_skips_graded_answers_and_resumes_an_interrupted_run(tmp_path: Pat
     (run / RESULTS).write_text("\n".join(kept) + "\n" + kept[6 - 1][:40])  # torn last line
     resumed = run_eval(str(data), cfg, run)
     assert resumed.graded_now == 4 and len(resumed.records) == 10
-    assert [r["result"]["score"] for r in resumed.records] == [
-        r["result"]["score"] for r in first.records
+    assert [r.result and r.result["score"] for r in resumed.records] == [
+        r.result and r.result["score"] for r in first.records
     ]
 
 

@@ -21,12 +21,12 @@ from fake_openai_server import FAKE_QUOTE, FakeOpenAIServer
 from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import JudgeError, JudgeOutputError
-from grader.grading.embeddings import FakeEmbedder
-from grader.grading.judges import JudgeRequest
+from grader.grading.judges import JudgeRequest, make_judge
 from grader.grading.judges.remote.judge import OpenAIJudge
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
 from grader.models import GradeResult
+from grader.testing import FakeEmbedder
 
 GOOD = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "
@@ -34,6 +34,13 @@ GOOD = (
     "This prevents co-adaptation of units and acts like averaging many thinned networks."
 )
 BANK = load_bank(TINY_BANK)
+
+
+def remote_judge(s: Settings) -> OpenAIJudge:
+    """The remote judge ``s`` names, built as the grader builds it (the registry)."""
+    judge = make_judge(s)
+    assert isinstance(judge, OpenAIJudge)
+    return judge
 
 
 @pytest.fixture
@@ -220,7 +227,7 @@ def test_invalid_reply_then_valid_reask_is_graded(
 
 
 def test_judge_output_error_keeps_every_raw_reply(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    judge = OpenAIJudge(judge_settings(tmp_path, server.url, judge_max_reasks=1))
+    judge = remote_judge(judge_settings(tmp_path, server.url, judge_max_reasks=1))
     request = JudgeRequest(BANK.get("q01-dropout"), GOOD + " [[fake:garbage]]")
     with pytest.raises(JudgeOutputError) as info:
         judge.judge(request)
@@ -230,7 +237,7 @@ def test_judge_output_error_keeps_every_raw_reply(tmp_path: Path, server: FakeOp
 
 
 def test_unknown_ids_are_ignored(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    judge = OpenAIJudge(judge_settings(tmp_path, server.url))
+    judge = remote_judge(judge_settings(tmp_path, server.url))
     response = judge.judge(JudgeRequest(BANK.get("q01-dropout"), GOOD + " [[fake:unknown-ids]]"))
     assert set(response.criteria) == {"random-zeroing", "training-only", "why-it-helps"}
     assert set(response.misconceptions) == {"dropout-at-inference"}
@@ -349,7 +356,7 @@ def test_mixed_batch_through_the_grader_completes_for_healthy_items(
 
 
 def test_ajudge_many_returns_errors_in_place(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    judge = OpenAIJudge(judge_settings(tmp_path, server.url, judge_max_retries=0))
+    judge = remote_judge(judge_settings(tmp_path, server.url, judge_max_retries=0))
     q = BANK.get("q01-dropout")
     faults = ["ok", "500-always", "garbage", "ok"]
     requests = [JudgeRequest(q, f"{GOOD} [[fake:{f}]]") for f in faults]
@@ -365,7 +372,7 @@ def test_ajudge_many_returns_errors_in_place(tmp_path: Path, server: FakeOpenAIS
 
 def test_concurrency_limit_is_shared_and_reached(tmp_path: Path) -> None:
     with FakeOpenAIServer(latency=0.2) as srv:
-        judge = OpenAIJudge(judge_settings(tmp_path, srv.url, judge_concurrency=5))
+        judge = remote_judge(judge_settings(tmp_path, srv.url, judge_concurrency=5))
         q = BANK.get("q01-dropout")
         requests = [JudgeRequest(q, f"{GOOD} Number {i}.") for i in range(15)]
         t = time.perf_counter()

@@ -26,12 +26,12 @@ from conftest import TINY_BANK
 from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import JudgeOutputError
-from grader.grading.embeddings import FakeEmbedder
-from grader.grading.judges import JudgeRequest, JudgeResponse
+from grader.grading.judges import JudgeRequest, JudgeResponse, make_judge
 from grader.grading.judges.remote.judge import OpenAIJudge
 from grader.grading.judges.remote.runtime import run_sync
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 
 pytestmark = pytest.mark.server
 
@@ -44,6 +44,13 @@ GOOD = (
     "This prevents co-adaptation of units and acts like averaging many thinned networks."
 )
 BANK = load_bank(TINY_BANK)
+
+
+def remote_judge(s: Settings) -> OpenAIJudge:
+    """The remote judge ``s`` names, built as the grader builds it (the registry)."""
+    judge = make_judge(s)
+    assert isinstance(judge, OpenAIJudge)
+    return judge
 
 
 def smollm2_path() -> Path:
@@ -121,9 +128,15 @@ def settings(tmp_path: Path, url: str, **kw: Any) -> Settings:
 
 
 def test_llama_cpp_server_is_detected_as_llama_cpp(tmp_path: Path, llama_server: str) -> None:
-    judge = OpenAIJudge(settings(tmp_path, llama_server))
+    judge = remote_judge(settings(tmp_path, llama_server))
     caps = run_sync(judge.capabilities())
     assert caps.kind == "llama-cpp" and caps.output == "json_object_schema"
+
+
+def test_ping_reaches_the_real_server(tmp_path: Path, llama_server: str) -> None:
+    judge = remote_judge(settings(tmp_path, llama_server))
+    judge.ping()  # raises JudgeError when the server cannot be reached
+    judge.close()
 
 
 def test_structured_grade_is_graded_or_ungraded_with_reason(
@@ -151,7 +164,7 @@ def test_structured_reply_follows_the_schema_sent_in_extra_body(
     tmp_path: Path, llama_server: str
 ) -> None:
     """json_object + schema makes llama.cpp constrain its output: the JSON parses."""
-    judge = OpenAIJudge(settings(tmp_path, llama_server))
+    judge = remote_judge(settings(tmp_path, llama_server))
     request = JudgeRequest(BANK.get("q02-pooling"), "Pooling shrinks feature maps. Max pooling.")
     try:
         response = judge.judge(request)
@@ -164,7 +177,7 @@ def test_structured_reply_follows_the_schema_sent_in_extra_body(
 
 
 def test_checklist_probabilities_come_from_logprobs(tmp_path: Path, llama_server: str) -> None:
-    judge = OpenAIJudge(settings(tmp_path, llama_server, judge_style="checklist"))
+    judge = remote_judge(settings(tmp_path, llama_server, judge_style="checklist"))
     request = JudgeRequest(BANK.get("q01-dropout"), GOOD)
     try:
         response = judge.judge(request)
@@ -184,7 +197,7 @@ def test_checklist_probabilities_come_from_logprobs(tmp_path: Path, llama_server
 def test_concurrent_requests_to_a_serial_server_all_complete(
     tmp_path: Path, llama_server: str
 ) -> None:
-    judge = OpenAIJudge(settings(tmp_path, llama_server, judge_style="checklist"))
+    judge = remote_judge(settings(tmp_path, llama_server, judge_style="checklist"))
     q = BANK.get("q02-pooling")
     answers = ["Pooling reduces the spatial size.", "Max pooling.", "It adds invariance."]
     out = asyncio.run(judge.ajudge_many([JudgeRequest(q, a) for a in answers]))

@@ -16,7 +16,7 @@ from grader.grading.judges import make_judge
 from grader.grading.judges.remote.capabilities import capabilities_for, kind_from_owners
 from grader.grading.judges.remote.client import Tally, cost_usd
 from grader.grading.judges.remote.judge import OpenAIJudge
-from grader.grading.judges.remote.structured import (
+from grader.grading.judges.remote.output import (
     OutputProblem,
     output_schema,
     parse_output,
@@ -28,6 +28,13 @@ ANSWER = (
     "Dropout randomly sets a fraction of activations to zero during training.\n"
     "It is  switched off at inference time. It also makes units   co-adapt less."
 )
+
+
+def remote_judge(s: Settings) -> OpenAIJudge:
+    """The remote judge ``s`` names, built as the grader builds it (the registry)."""
+    judge = make_judge(s)
+    assert isinstance(judge, OpenAIJudge)
+    return judge
 
 
 def reply(**overrides: Any) -> str:
@@ -205,7 +212,7 @@ def test_openai_judge_is_built_from_settings(
 
 
 def test_checklist_style_uses_the_checklist_prompt(tmp_path: Path) -> None:
-    judge = OpenAIJudge(
+    judge = remote_judge(
         settings(
             tmp_path,
             judge="openai-compatible:m",
@@ -218,7 +225,7 @@ def test_checklist_style_uses_the_checklist_prompt(tmp_path: Path) -> None:
 
 def test_capability_overrides_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown key.*logprob"):
-        OpenAIJudge(
+        remote_judge(
             settings(
                 tmp_path,
                 judge="openai-compatible:m",

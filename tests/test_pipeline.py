@@ -10,9 +10,9 @@ from conftest import TINY_BANK
 from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import AnswerTooLargeError, InvalidAnswerError, UnknownQuestionError
-from grader.grading.embeddings import FakeEmbedder
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 from grader.testing.judge import FakeJudge
 
 GOOD_DROPOUT = (
@@ -180,6 +180,32 @@ def test_unknown_question_and_bad_answers(tmp_path: Path) -> None:
         grader.grade("q01-dropout", "word " * 50)
     with pytest.raises(InvalidAnswerError):
         grader.grade("q01-dropout", b"bytes")  # type: ignore[arg-type]
+
+
+def test_accept_finds_the_question_and_checks_the_answer_before_any_grading(
+    tmp_path: Path,
+) -> None:
+    judge = FakeJudge()
+    grader = make(tmp_path, judge, max_answer_chars=100)
+    with pytest.raises(UnknownQuestionError):  # the question first: 404 before 413
+        grader.accept("q77", "word " * 50)
+    with pytest.raises(AnswerTooLargeError, match="GRADER_MAX_ANSWER_CHARS"):
+        grader.accept("q01-dropout", "word " * 50)
+    assert grader.accept(1, "Dropout zeroes units.").question.id == "q01-dropout"
+    assert judge.calls == 0
+
+
+def test_an_accepted_answer_grades_as_grade_does(tmp_path: Path) -> None:
+    grader = make(tmp_path)
+    accepted = grader.grade_submission(grader.accept(1, GOOD_DROPOUT))
+    direct = make(tmp_path / "other").grade("q01-dropout", GOOD_DROPOUT)
+    assert accepted.model_dump(exclude={"usage"}) == direct.model_dump(exclude={"usage"})
+
+
+def test_the_fake_embedder_is_selected_by_name(tmp_path: Path) -> None:
+    s = Settings(bank_dir=TINY_BANK, cache_dir=tmp_path, embedder="fake", judge="fake")
+    grader = Grader(s, store=ResultStore(":memory:"))
+    assert isinstance(grader.embedder, FakeEmbedder)
 
 
 def test_bank_embeddings_are_cached_on_disk(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 
 from grader.grading.judges.calibration import ProbeCalibration
-from grader.grading.judges.local.judge import _p_yes_from_logits
 from grader.grading.judges.local.logit_cache import LogitCache
+from grader.grading.judges.local.prompting import p_yes_from_logits
 
 
 def test_uncalibrated_map_is_the_raw_probability() -> None:
@@ -73,8 +73,10 @@ def test_calibration_digest_changes_with_any_coefficient() -> None:
 
 
 def test_shipped_calibrations_load() -> None:
-    folder = Path(__file__).resolve().parents[1] / "src/grader/judge/calibrations"
-    for path in folder.glob("*.json"):
+    folder = Path(__file__).resolve().parents[1] / "src/grader/grading/judges/calibrations"
+    paths = sorted(folder.glob("*.json"))
+    assert paths, f"no calibration files in {folder}"
+    for path in paths:
         model, prompt = path.stem.split("--")
         assert ProbeCalibration.load(model, prompt).version != "uncalibrated"
 
@@ -90,5 +92,5 @@ def test_p_yes_reads_yes_against_no_tokens() -> None:
     logits = [0.0] * 10
     logits[3] = 2.0  # "yes"
     logits[7] = 0.0  # "no"
-    p = _p_yes_from_logits(logits, [3], [7])
+    p = p_yes_from_logits(logits, [3], [7])
     assert abs(p - 0.8808) < 1e-4

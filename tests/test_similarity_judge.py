@@ -12,11 +12,11 @@ from conftest import TINY_BANK
 from grader.bank.loader import load_bank
 from grader.config import Settings
 from grader.errors import JudgeError
-from grader.grading.embeddings import FakeEmbedder
 from grader.grading.judges import CriterionEvidence, JudgeRequest, make_judge
 from grader.grading.judges.similarity import SimilarityJudge, logistic
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 
 BANK = load_bank(TINY_BANK)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from conftest import FIXTURES
 from grader.errors import TranscriptError
+from grader.transcripts import parse
 from grader.transcripts.parse import parse_transcript, read_transcript
 
 TRANSCRIPTS = FIXTURES / "transcripts"
@@ -142,3 +144,21 @@ def test_json_file_name_forces_json_errors(tmp_path: Path) -> None:
     path.write_text("Q: looks like text\nA: but the name says JSON")
     with pytest.raises(TranscriptError, match="not valid JSON"):
         read_transcript(path)
+
+
+def _package_imports(module: str) -> set[str]:
+    """The grader.transcripts.parse modules that a module of the parse package imports."""
+    tree = ast.parse((Path(parse.__file__).parent / f"{module}.py").read_text())
+    names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    return {
+        n.removeprefix("grader.transcripts.parse.") for n in names if n.startswith(parse.__name__)
+    }
+
+
+@pytest.mark.parametrize("module", ["json", "text", "markdown"])
+def test_each_format_module_depends_only_on_the_shared_types(module: str) -> None:
+    assert _package_imports(module) == {"turns"}
+
+
+def test_the_shared_types_import_no_format_module() -> None:
+    assert _package_imports("turns") == set()

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import TINY_BANK
 from grader.config import Settings
-from grader.grading.embeddings import FakeEmbedder
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 from grader.testing.judge import FakeJudge
 from grader.transcripts.grade import grade_transcript
 from grader.transcripts.parse import parse_transcript

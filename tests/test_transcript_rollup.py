@@ -10,10 +10,10 @@ import pytest
 
 from grader.config import Settings
 from grader.errors import JudgeError
-from grader.grading.embeddings import FakeEmbedder
 from grader.grading.judges import JudgeRequest
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
+from grader.testing import FakeEmbedder
 from grader.testing.judge import FakeJudge
 from grader.transcripts.grade import grade_items, grade_transcript
 from grader.transcripts.match import plan_transcript

@@ -8,15 +8,17 @@ Modules, one concern each::
     errors.py       GraderError / validation errors -> {"error": {"code", "message"}}
     pool.py         bounded thread pool for CPU-bound grading (503 + Retry-After when full)
     idempotency.py  stored responses for Idempotency-Key (SQLite, next to the result cache)
-    metrics.py      Prometheus metrics and GET /metrics
+    telemetry.py    Prometheus metrics of one app (the collectors)
+    metrics.py      GET /metrics
     grade.py        POST /v1/grade
     questions.py    GET /v1/questions, GET /v1/questions/{key}
     health.py       GET /healthz, GET /readyz
+    transcripts.py  /v1/transcripts: whole interviews graded as background jobs
     server.py       run under uvicorn (``grader serve``)
 
-To add routes (e.g. ``transcripts.py``): define ``router = APIRouter(prefix="/v1")``,
-take ``GradeKey``/``ReadKey``, ``GraderDep`` and ``PoolDep`` from ``deps``, and add
-the module name to ``app.ROUTERS``.
+To add routes: define ``router = APIRouter(prefix="/v1")`` in a new module, take
+``GradeKey``/``ReadKey``, ``GraderDep`` and ``PoolDep`` from ``deps``, and add the
+router to ``app.ROUTERS``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The app factory: ``create_app(settings=None, grader=None)``.
 
-Models load once, in the lifespan (not per request); routers are included from
-:data:`ROUTERS`, so adding one is a one-line change.
+Models load once, in the lifespan (not per request); the routers are listed in
+:data:`ROUTERS`, so adding one is an import and a list entry.
 """
 
 from __future__ import annotations
@@ -11,27 +11,32 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from grader.api import errors
+from grader.api import errors, grade, health, metrics, questions, transcripts
 from grader.api.deps import ApiState
 from grader.api.idempotency import IdempotencyStore
-from grader.api.metrics import Metrics
 from grader.api.middleware import RequestContextMiddleware
 from grader.api.pool import GradingPool
+from grader.api.telemetry import Metrics
 from grader.config import Settings, get_settings
 from grader.errors import GraderError
 from grader.grading.pipeline import Grader
 
 log = logging.getLogger("grader.api")
 
-# Modules of grader.api that define ``router``; include a new one by adding its name.
-ROUTERS: list[str] = ["health", "grade", "questions", "metrics", "transcripts"]
+# Every route of the API, in the order of the OpenAPI document.
+ROUTERS: list[APIRouter] = [
+    health.router,
+    grade.router,
+    questions.router,
+    metrics.router,
+    transcripts.router,
+]
 
 DESCRIPTION = """Grades free-text answers to neural-network interview questions against
 each question's rubric and reference answer.
@@ -62,7 +67,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API.  Pass ``grader`` to serve an already built one (tests, benchmarks)."""
     settings = settings or (grader.settings if grader is not None else get_settings())
-    metrics = Metrics()
+    collectors = Metrics()
     app = FastAPI(
         title="grader",
         version=_version(),
@@ -71,14 +76,14 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.api = ApiState(
-        settings=settings, metrics=metrics, grader=grader, public_url=public_url
+        settings=settings, metrics=collectors, grader=grader, public_url=public_url
     )
-    for name in ROUTERS:
-        app.include_router(import_module(f"{__package__}.{name}").router)
+    for router in ROUTERS:
+        app.include_router(router)
     errors.install(app)
     app.add_middleware(
         RequestContextMiddleware,
-        metrics=metrics,
+        metrics=collectors,
         max_body_bytes=settings.max_answer_chars * 6 + 64 * 1024,  # \uXXXX escapes + fields
     )
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]

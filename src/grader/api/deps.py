@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from grader.api.idempotency import IdempotencyStore
 from grader.api.pool import GradingPool
+from grader.api.telemetry import Metrics
 from grader.config import Settings
 from grader.errors import AuthError, BadEncodingError, ForbiddenError, ModelUnavailableError
 from grader.grading.pipeline import Grader
-
-if TYPE_CHECKING:
-    from grader.api.idempotency import IdempotencyStore
-    from grader.api.metrics import Metrics
+from grader.transcripts.jobs import JobRunner
 
 
 @dataclass
@@ -45,7 +44,7 @@ class ApiState:
     ready: bool = False
     load_seconds: float | None = None
     public_url: str | None = None
-    extras: dict[str, object] = field(default_factory=dict)  # room for later routers
+    transcript_jobs: JobRunner | None = None  # set by the transcripts router's lifespan
 
 
 async def get_state(request: Request) -> ApiState:

@@ -1,7 +1,7 @@
 """``POST /v1/grade``: grade one answer.
 
-Cheap checks run on the event loop (question lookup, size limit, idempotency);
-the pipeline itself runs in the bounded :class:`GradingPool`.
+Cheap checks run on the event loop (``Grader.accept``: question lookup and size
+limit; then idempotency); the grading itself runs in the bounded :class:`GradingPool`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from grader.api.errors import error_responses
 from grader.api.idempotency import fingerprint, scoped_key
 from grader.api.pool import GradingPool
 from grader.api.schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
-from grader.errors import AnswerTooLargeError, IdempotencyConflictError, OverloadedError
-from grader.grading.pipeline import Grader
-from grader.models import GradeResult, Question
+from grader.errors import IdempotencyConflictError, OverloadedError
+from grader.grading.pipeline import Grader, Submission
+from grader.models import GradeResult
 
 log = logging.getLogger("grader.api.grade")
 router = APIRouter(prefix="/v1", tags=["grading"])
@@ -86,14 +86,8 @@ async def grade(
     body: Annotated[GradeBody, Body(openapi_examples=_BODY_EXAMPLES)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    question = grader.bank.get(body.question_key)
-    limit = state.settings.max_answer_chars
-    if len(body.answer) > limit:
-        raise AnswerTooLargeError(
-            f"answer has {len(body.answer):,} characters; the limit is {limit:,} "
-            "(GRADER_MAX_ANSWER_CHARS). Shorten the answer."
-        )
-    call = _Call(request, state, grader, pool, question, body)
+    submission = grader.accept(body.question_key, body.answer)  # 404 / 413 before the pool
+    call = _Call(request, state, grader, pool, submission, body)
     if idempotency_key is None:
         payload, replayed = (await _grade(call))[0], False
     else:
@@ -110,7 +104,7 @@ class _Call:
     state: ApiState
     grader: Grader
     pool: GradingPool
-    question: Question
+    submission: Submission
     body: GradeBody
 
 
@@ -119,7 +113,7 @@ async def _grade(call: _Call) -> tuple[str, GradeResult]:
     metrics, body = call.state.metrics, call.body
     t0 = time.perf_counter()
     try:
-        result = await call.pool.run(call.grader.grade, call.question.id, body.answer)
+        result = await call.pool.run(call.grader.grade_submission, call.submission)
     except OverloadedError:
         metrics.rejected.inc()
         raise
@@ -139,7 +133,7 @@ async def _idempotent(call: _Call, key: str) -> tuple[str, bool]:
     assert store is not None
     fp = fingerprint(
         {
-            "question_id": call.question.id,
+            "question_id": call.submission.question.id,
             **body.model_dump(include={"answer", "candidate_id", "metadata"}),
         }
     )

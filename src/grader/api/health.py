@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -64,14 +63,16 @@ async def readyz(state: StateDep) -> JSONResponse:
 
 
 async def _judge_check(grader: Grader) -> Check:
-    judge: Any = grader.judge
+    """Ask the judge itself (``Judge.ping``): a remote server is reached, a local model alive."""
+    judge = grader.judge
     if judge is None:
         return Check(ok=True, detail="none configured: the prefilter decides or answers ungraded")
-    ping = getattr(judge, "ping", None)  # remote backends may offer a cheap reachability probe
-    if not callable(ping):
-        return Check(ok=True, detail=f"{judge.name} (in-process) loaded")
     try:
-        await asyncio.wait_for(asyncio.to_thread(ping), _PING_TIMEOUT)
-    except Exception as exc:  # any failure means "not reachable", with the reason
-        return Check(ok=False, detail=f"{judge.name} unreachable: {exc or type(exc).__name__}")
-    return Check(ok=True, detail=f"{judge.name} reachable")
+        await asyncio.wait_for(asyncio.to_thread(judge.ping), _PING_TIMEOUT)
+    except TimeoutError:
+        return Check(
+            ok=False, detail=f"{judge.name} not ready: no answer to the ping in {_PING_TIMEOUT:g} s"
+        )
+    except Exception as exc:  # JudgeError by contract; any failure means "not ready", with why
+        return Check(ok=False, detail=f"{judge.name} not ready: {exc or type(exc).__name__}")
+    return Check(ok=True, detail=f"{judge.name} ready")

@@ -1,4 +1,4 @@
-"""Stored responses for ``Idempotency-Key`` (a table next to the result cache).
+"""Stored responses for ``Idempotency-Key`` (table ``idempotency`` in the grader database).
 
 A client that retries ``POST /v1/grade`` with the same key gets the stored
 response back instead of a second grading.  The key is scoped to the caller's
@@ -20,17 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.grading.result_cache import Connections
+from grader.storage import GRADER_DB, Database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    response TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created);
-"""
 _PURGE_EVERY = 200  # puts
 
 
@@ -73,38 +64,31 @@ class KeyedLocks:
 
 
 class IdempotencyStore:
-    """SQLite table ``idempotency`` in the given database file (WAL, one connection per thread)."""
+    """Table ``idempotency`` of the given database file (see grader.storage)."""
 
     def __init__(self, path: Path | str, ttl_seconds: float) -> None:
         self.path = str(path)
         self.ttl = ttl_seconds
-        self._conn = Connections(path).get
-        self._lock = threading.Lock()
+        self._db = Database(path, GRADER_DB)
+        self._lock = threading.Lock()  # guards the put counter
         self._puts = 0
         self.locks = KeyedLocks()
-        self._conn().executescript(_SCHEMA)
         self.purge()
 
     def get(self, key: str) -> StoredResponse | None:
-        cutoff = time.time() - self.ttl
-        with self._lock:
-            row = (
-                self._conn()
-                .execute(
-                    "SELECT fingerprint, response FROM idempotency WHERE key = ? AND created >= ?",
-                    (key, cutoff),
-                )
-                .fetchone()
-            )
-        return StoredResponse(row[0], row[1]) if row else None
+        rows = self._db.query(
+            "SELECT fingerprint, response FROM idempotency WHERE key = ? AND created >= ?",
+            (key, time.time() - self.ttl),
+        )
+        return StoredResponse(rows[0][0], rows[0][1]) if rows else None
 
     def put(self, key: str, fingerprint: str, body: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO idempotency(key, fingerprint, response, created) "
+            "VALUES (?, ?, ?, ?)",
+            (key, fingerprint, body, time.time()),
+        )
         with self._lock:
-            self._conn().execute(
-                "INSERT OR REPLACE INTO idempotency(key, fingerprint, response, created) "
-                "VALUES (?, ?, ?, ?)",
-                (key, fingerprint, body, time.time()),
-            )
             self._puts += 1
             due = self._puts % _PURGE_EVERY == 0
         if due:
@@ -112,8 +96,9 @@ class IdempotencyStore:
 
     def purge(self) -> int:
         """Delete expired keys; returns how many."""
-        with self._lock:
-            cur = self._conn().execute(
-                "DELETE FROM idempotency WHERE created < ?", (time.time() - self.ttl,)
-            )
-        return cur.rowcount
+        return self._db.execute(
+            "DELETE FROM idempotency WHERE created < ?", (time.time() - self.ttl,)
+        )
+
+    def close(self) -> None:
+        self._db.close()

@@ -24,7 +24,7 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grader.api.metrics import Metrics
+from grader.api.telemetry import Metrics
 from grader.errors import RequestTooLargeError
 
 log = logging.getLogger("grader.api.access")

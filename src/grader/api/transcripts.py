@@ -36,12 +36,9 @@ from grader.errors import (
 )
 from grader.transcripts.grade import make_plan
 from grader.transcripts.jobs import Job, JobRunner, JobStatus, JobStore
-from grader.transcripts.parse import parse_transcript
-from grader.transcripts.parse_json import request_schema
+from grader.transcripts.parse import parse_transcript, request_schema
 from grader.transcripts.render import render_html
 from grader.transcripts.rollup import TranscriptReport
-
-_RUNNER = "transcript_jobs"
 
 
 @asynccontextmanager
@@ -51,9 +48,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     assert state.grader is not None
     grader = state.grader
     store = await asyncio.to_thread(JobStore, state.settings.database)
-    runner = JobRunner(grader, store, state.settings.transcript_workers)
+    runner = JobRunner(grader, store, state.settings.transcripts.transcript_workers)
     await asyncio.to_thread(runner.start)
-    state.extras[_RUNNER] = runner
+    state.transcript_jobs = runner
     try:
         yield
     finally:
@@ -127,8 +124,8 @@ def _view(job: Job, report: TranscriptReport | None = None) -> TranscriptJob:
 
 
 def _runner(state: ApiState) -> JobRunner:
-    runner = state.extras.get(_RUNNER)
-    if not isinstance(runner, JobRunner):
+    runner = state.transcript_jobs
+    if runner is None:
         raise ModelUnavailableError("the service is starting or stopping; retry in a few seconds")
     return runner
 

@@ -25,7 +25,7 @@ REFERENCES = "reference_answers"
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)(.*)\Z", re.DOTALL)
 
 
-def _field_path(
+def field_path(
     loc: tuple[int | str, ...],
 ) -> str:  # ('criteria', 2, 'points') -> criteria[2].points
     out = ""
@@ -38,7 +38,7 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _explain(error: Any) -> str:
+def explain_error(error: Any) -> str:
     """A pydantic error as 'what was expected, got what'."""
     kind, ctx, got = error["type"], error.get("ctx", {}), error.get("input")
     expected: Callable[[], str] | None = {
@@ -62,7 +62,7 @@ def _validate(model: type[BaseModel], data: Any, file: str) -> tuple[Any, list[B
         return model.model_validate(data), []
     except ValidationError as exc:
         problems = [
-            BankProblem(file, _field_path(tuple(e["loc"])), _explain(e)) for e in exc.errors()
+            BankProblem(file, field_path(tuple(e["loc"])), explain_error(e)) for e in exc.errors()
         ]
         return None, problems
 

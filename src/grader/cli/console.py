@@ -1,4 +1,4 @@
-"""Readable, coloured rendering of a GradeResult for the terminal."""
+"""The terminal: the commands' consoles and a readable, coloured GradeResult."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from grader.models import GradeResult
+
+out = Console()  # results, on stdout
+err = Console(stderr=True)  # progress, messages and errors, on stderr
 
 _LEVEL_COLOUR = {
     "excellent": "green",

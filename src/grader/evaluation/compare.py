@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from grader.errors import DatasetError
+from grader.evaluation.records import Labels, RunSummary, ScoreAgreement
 from grader.evaluation.report import Table, fmt, with_ci
 
 HEAD = [
@@ -29,75 +30,68 @@ HEAD = [
 ]
 
 
-def load_summary(run_dir: Path) -> dict[str, Any]:
+def load_summary(run_dir: Path) -> RunSummary:
     path = run_dir / "metrics.json"
     if not path.is_file():
         raise DatasetError(
             f"{path} not found: run `grader eval DATASET --out {run_dir}` (or "
             f"`grader eval report {run_dir}`) first"
         )
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return data
+    try:
+        return RunSummary.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise DatasetError(f"{path} is not a `grader eval` metrics.json: {exc}") from None
 
 
 def _row(
     dataset: str,
     name: str,
-    s: dict[str, Any],
-    labels: dict[str, Any] | None,
-    extra: dict[str, Any] | None,
+    s: ScoreAgreement,
+    labels: Labels | None,
+    run: RunSummary | None,
 ) -> list[str]:
-    two = (labels or {}).get("2way") or {}
-    pre = (extra or {}).get("prefilter") or {}
-    cost = (extra or {}).get("cost") or {}
+    """One row; ``run`` gives the prefilter and cost columns (blank without it)."""
+    two = labels.two_way if labels else None
     return [
         dataset,
         name,
-        fmt(int(s.get("n") or 0)),
+        fmt(int(s.n or 0)),
         with_ci(s, "qwk"),
-        fmt(s.get("pearson")),
-        fmt(s.get("spearman")),
-        fmt(s.get("mae")),
-        fmt(s.get("rmse")),
-        fmt(s.get("exact")),
-        fmt(s.get("adjacent")),
-        fmt(s.get("bias")),
-        fmt(two.get("accuracy")),
-        fmt(two.get("macro_f1")),
-        fmt(pre.get("precision")),
-        fmt(cost.get("seconds_per_answer")),
-        fmt(cost.get("judge_calls_per_answer")),
+        fmt(s.pearson),
+        fmt(s.spearman),
+        fmt(s.mae),
+        fmt(s.rmse),
+        fmt(s.exact),
+        fmt(s.adjacent),
+        fmt(s.bias),
+        fmt(two.accuracy if two else None),
+        fmt(two.macro_f1 if two else None),
+        fmt(run.prefilter.precision if run else None),
+        fmt(run.cost.seconds_per_answer if run else None),
+        fmt(run.cost.judge_calls_per_answer if run else None),
     ]
 
 
-def compare_table(summaries: list[dict[str, Any]]) -> Table:
+def compare_table(summaries: list[RunSummary]) -> Table:
     """Rows: each run, its cross-validated isotonic variant, and each dataset's human ceiling."""
     rows = []
     ceilings: dict[str, list[str]] = {}
     for s in summaries:
-        meta = s["meta"]
-        ds = meta["dataset_name"] + (f" (n={meta['sample']})" if meta.get("sample") else "")
-        rows.append(_row(ds, meta["config"], s["scores"]["grader"], s.get("labels"), s))
-        if s.get("calibrated_cv"):
-            rows.append(
-                _row(
-                    ds,
-                    f"{meta['config']} + isotonic (CV)",
-                    s["calibrated_cv"],
-                    s.get("labels_calibrated_cv"),
-                    None,
-                )
-            )
-        ceiling = s.get("ceiling")
+        meta = s.meta
+        ds = meta.dataset_name + (f" (n={meta.sample})" if meta.sample else "")
+        rows.append(_row(ds, meta.config, s.scores.grader, s.labels, s))
+        if s.calibrated_cv:
+            name = f"{meta.config} + isotonic (CV)"
+            rows.append(_row(ds, name, s.calibrated_cv, s.labels_calibrated_cv, None))
+        ceiling = s.ceiling
         if ceiling and ds not in ceilings:
-            a, b = ceiling["graders"]
-            ceilings[ds] = _row(
-                ds, f"human ceiling ({a} vs {b})", ceiling["human_vs_human"], None, None
-            )
+            a, b = ceiling.graders
+            name = f"human ceiling ({a} vs {b})"
+            ceilings[ds] = _row(ds, name, ceiling.human_vs_human, None, None)
     return HEAD, rows + list(ceilings.values())
 
 
-def compare_markdown(summaries: list[dict[str, Any]]) -> str:
+def compare_markdown(summaries: list[RunSummary]) -> str:
     head, rows = compare_table(summaries)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]

@@ -22,7 +22,13 @@ from pydantic import ValidationError
 
 from grader.bank.builder import assign_ids, bank_from_references
 from grader.errors import DatasetError
-from grader.evaluation.datasets import Dataset, LabelledAnswer, _jsonl_files, _lines, read_labelled
+from grader.evaluation.labelled import (
+    Dataset,
+    LabelledAnswer,
+    jsonl_files,
+    read_labelled,
+    read_lines,
+)
 
 MOHLER_GRADERS = {
     "grader1_ta_other": "grader1_ta_other_0_5",
@@ -71,7 +77,7 @@ def _converter(raw: dict[str, Any]) -> Any:
 
 def is_external(path: Path) -> bool:
     """True when the first line of the (first) file is a Mohler / SemEval record."""
-    first = _lines(_jsonl_files(path)[0])[:1]
+    first = read_lines(jsonl_files(path)[0])[:1]
     if not first:
         return False
     try:
@@ -84,8 +90,8 @@ def is_external(path: Path) -> bool:
 def read_external(path: Path) -> tuple[list[LabelledAnswer], dict[str, str]]:
     items: list[LabelledAnswer] = []
     where: dict[str, str] = {}
-    for file in _jsonl_files(path):
-        for n, line in _lines(file):
+    for file in jsonl_files(path):
+        for n, line in read_lines(file):
             loc = f"{file}:{n}"
             try:
                 raw = json.loads(line)

@@ -1,10 +1,10 @@
 """Run the grader over a labelled dataset, resumably.
 
 Every graded answer is appended to ``OUT_DIR/results.jsonl`` as soon as it is
-done (one JSON record: item id, config hash, the human judgement, the
+done (one :class:`RunRecord`: item id, config hash, the human judgement, the
 GradeResult and the wall time).  A rerun with the same configuration hash
 skips answers already graded or short-circuited; ungraded ones are retried.
-``OUT_DIR/run.json`` records what was run.
+``OUT_DIR/run.json`` records what was run (:class:`RunMeta`).
 """
 
 from __future__ import annotations
@@ -15,15 +15,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from grader.bank.loader import load_bank
-from grader.errors import GraderError
+from grader.errors import DatasetError, GraderError
 from grader.evaluation.configs import EvalConfig
-from grader.evaluation.datasets import Dataset, LabelledAnswer, load_dataset
+from grader.evaluation.datasets import load_dataset
+from grader.evaluation.labelled import Dataset, LabelledAnswer
+from grader.evaluation.records import HumanJudgement, RunMeta, RunRecord
 from grader.models import GradeResult
+
+if TYPE_CHECKING:
+    from grader.grading.pipeline import Grader
 
 log = logging.getLogger(__name__)
 RESULTS = "results.jsonl"
@@ -72,18 +78,18 @@ def stratified_sample(items: list[LabelledAnswer], n: int, seed: int) -> list[La
 # --------------------------------------------------------------------------- records
 
 
-def human_record(item: LabelledAnswer) -> dict[str, Any]:
-    return {
-        "score10": item.human10,
-        "max_score": item.max_score,
-        "graders10": item.graders10() or None,
-        "label": item.label,
-        "criteria": item.criteria,
-        "category": item.category,
-    }
+def human_record(item: LabelledAnswer) -> HumanJudgement:
+    return HumanJudgement(
+        score10=item.human10,
+        max_score=item.max_score,
+        graders10=item.graders10() or None,
+        label=item.label,
+        criteria=item.criteria,
+        category=item.category,
+    )
 
 
-def read_records(out_dir: Path) -> list[dict[str, Any]]:
+def read_records(out_dir: Path) -> list[RunRecord]:
     """Every well-formed record of results.jsonl (a torn last line is skipped)."""
     path = out_dir / RESULTS
     if not path.is_file():
@@ -91,24 +97,19 @@ def read_records(out_dir: Path) -> list[dict[str, Any]]:
     out = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+            out.append(RunRecord.model_validate_json(line))
+        except ValidationError:
             log.warning("%s:%d: skipping a malformed record (interrupted write?)", path, n)
     return out
 
 
-def current_records(out_dir: Path, config_hash: str) -> dict[str, dict[str, Any]]:
+def current_records(out_dir: Path, config_hash: str) -> dict[str, RunRecord]:
     """The latest record per item for this configuration."""
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, RunRecord] = {}
     for rec in read_records(out_dir):
-        if rec.get("config_hash") == config_hash:
-            latest[rec["item_id"]] = rec
+        if rec.config_hash == config_hash:
+            latest[rec.item_id] = rec
     return latest
-
-
-def _status(rec: dict[str, Any]) -> str:
-    result = rec.get("result")
-    return str(result["status"]) if result else "ungraded"
 
 
 # --------------------------------------------------------------------------- run
@@ -120,14 +121,16 @@ class RunOutcome:
     dataset: Dataset
     config: EvalConfig
     config_hash: str
-    records: list[dict[str, Any]]
+    records: list[RunRecord]
     graded_now: int
     skipped: int
     load_seconds: float
-    meta: dict[str, Any]
+    meta: RunMeta
 
 
-def _grade_one(grader: Any, item: LabelledAnswer) -> tuple[GradeResult | None, str | None, float]:
+def _grade_one(
+    grader: Grader, item: LabelledAnswer
+) -> tuple[GradeResult | None, str | None, float]:
     t = time.perf_counter()
     try:
         result = grader.grade(item.question_id, item.answer)
@@ -157,9 +160,9 @@ def run_eval(
     grader = Grader(settings, bank=dataset.bank or bank, store=ResultStore(":memory:"))
     out_dir.mkdir(parents=True, exist_ok=True)
     done = current_records(out_dir, grader.config_hash)
-    todo = [i for i in items if _status(done.get(i.id, {})) == "ungraded"]
+    todo = [i for i in items if i.id not in done or done[i.id].status == "ungraded"]
     meta = _meta(dataset_spec, dataset, config, grader, sample, seed, items)
-    (out_dir / RUN).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out_dir / RUN).write_text(json.dumps(meta.to_json(), indent=2) + "\n", encoding="utf-8")
     for k, (item, record) in enumerate(_grade_all(grader, todo, out_dir / RESULTS), 1):
         done[item.id] = record
         if progress:
@@ -179,8 +182,8 @@ def run_eval(
 
 
 def _grade_all(
-    grader: Any, todo: list[LabelledAnswer], path: Path
-) -> Iterator[tuple[LabelledAnswer, dict[str, Any]]]:
+    grader: Grader, todo: list[LabelledAnswer], path: Path
+) -> Iterator[tuple[LabelledAnswer, RunRecord]]:
     """Grade each item and append its record at once (an interrupted run loses one answer)."""
     if path.is_file() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
         with path.open("a", encoding="utf-8") as sink:  # end a torn last line first
@@ -189,7 +192,7 @@ def _grade_all(
         for item in todo:
             result, error, seconds = _grade_one(grader, item)
             record = _record(grader.config_hash, item, result, error, seconds)
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sink.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
             sink.flush()
             yield item, record
 
@@ -200,16 +203,16 @@ def _record(
     result: GradeResult | None,
     error: str | None,
     seconds: float,
-) -> dict[str, Any]:
-    return {
-        "item_id": item.id,
-        "question_id": item.question_id,
-        "config_hash": config_hash,
-        "human": human_record(item),
-        "result": result.model_dump(mode="json") if result else None,
-        "error": error,
-        "seconds": round(seconds, 4),
-    }
+) -> RunRecord:
+    return RunRecord(
+        item_id=item.id,
+        question_id=item.question_id,
+        config_hash=config_hash,
+        human=human_record(item),
+        result=result.model_dump(mode="json") if result else None,
+        error=error,
+        seconds=round(seconds, 4),
+    )
 
 
 def _needs_bank(spec: str) -> bool:
@@ -220,41 +223,42 @@ def _meta(
     spec: str,
     dataset: Dataset,
     config: EvalConfig,
-    grader: Any,
+    grader: Grader,
     sample: int | None,
     seed: int,
     items: list[LabelledAnswer],
-) -> dict[str, Any]:
-    return {
-        "dataset": spec,
-        "dataset_name": dataset.name,
-        "dataset_size": len(dataset.items),
-        "scale": dataset.scale,
-        "notes": dataset.notes,
-        "config": config.name,
-        "config_description": config.description,
-        "overrides": {k: str(v) for k, v in config.overrides.items()},
-        "config_hash": grader.config_hash,
-        "judge": grader.judge.name if grader.judge else None,
-        "embedder": grader.embedder.name,
-        "calibration": grader.calibration.name if grader.calibration else None,
-        "bank_hash": grader.bank.content_hash,
-        "sample": sample,
-        "seed": seed,
-        "item_ids": [i.id for i in items],
-        "load_seconds": grader.load_seconds,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
+) -> RunMeta:
+    return RunMeta(
+        dataset=spec,
+        dataset_name=dataset.name,
+        dataset_size=len(dataset.items),
+        scale=dataset.scale,
+        notes=dataset.notes,
+        config=config.name,
+        config_description=config.description,
+        overrides={k: str(v) for k, v in config.overrides.items()},
+        config_hash=grader.config_hash,
+        judge=grader.judge.name if grader.judge else None,
+        embedder=grader.embedder.name,
+        calibration=grader.calibration.name if grader.calibration else None,
+        bank_hash=grader.bank.content_hash,
+        sample=sample,
+        seed=seed,
+        item_ids=[i.id for i in items],
+        load_seconds=grader.load_seconds,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S"),
+    )
 
 
-def load_run(out_dir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def load_run(out_dir: Path) -> tuple[list[RunRecord], RunMeta]:
     """The records of a finished (or interrupted) run and its run.json, for re-reporting."""
-    from grader.errors import DatasetError
-
     meta_path = out_dir / RUN
     if not meta_path.is_file():
         raise DatasetError(f"{meta_path} not found: {out_dir} is not a `grader eval` run directory")
-    meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-    latest = current_records(out_dir, meta["config_hash"])
-    records = [latest[i] for i in meta["item_ids"] if i in latest]
+    try:
+        meta = RunMeta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise DatasetError(f"{meta_path} is not a `grader eval` run.json: {exc}") from None
+    latest = current_records(out_dir, meta.config_hash)
+    records = [latest[i] for i in meta.item_ids if i in latest]
     return records, meta

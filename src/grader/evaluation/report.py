@@ -1,7 +1,7 @@
 """Evaluation reports: Markdown, self-contained HTML (figures inlined) and JSON.
 
 A report is a list of sections (title, paragraphs, tables) built once from the
-summary and rendered to both formats, so they always say the same thing.
+:class:`RunSummary` and rendered to both formats, so they always say the same thing.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from grader.evaluation.records import CriterionAgreement, RunSummary, ScoreAgreement
 
 Table = tuple[list[str], list[list[str]]]
 CRITERIA_IN_MARKDOWN = 15
@@ -32,9 +34,9 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def with_ci(stats: dict[str, Any], key: str) -> str:
-    ci = (stats.get("ci95") or {}).get(key)
-    base = fmt(stats.get(key))
+def with_ci(stats: ScoreAgreement, key: str) -> str:
+    ci = stats.interval(key)
+    base = fmt(stats.metric(key))
     return f"{base} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else base
 
 
@@ -52,83 +54,86 @@ SCORE_HEAD = [
 ]
 
 
-def score_row(label: str, s: dict[str, Any]) -> list[str]:
+def score_row(label: str, s: ScoreAgreement) -> list[str]:
     return [
         label,
-        fmt(int(s.get("n") or 0)),
+        fmt(int(s.n or 0)),
         with_ci(s, "qwk"),
         with_ci(s, "pearson"),
-        fmt(s.get("spearman")),
+        fmt(s.spearman),
         with_ci(s, "mae"),
-        fmt(s.get("rmse")),
-        fmt(s.get("exact")),
-        fmt(s.get("adjacent")),
-        fmt(s.get("bias")),
+        fmt(s.rmse),
+        fmt(s.exact),
+        fmt(s.adjacent),
+        fmt(s.bias),
     ]
 
 
-def _scores_section(s: dict[str, Any]) -> Section:
-    rows = [score_row("grader vs human", s["scores"]["grader"])]
-    if s.get("calibrated_cv"):
-        rows.append(score_row("grader + isotonic map (cross-validated)", s["calibrated_cv"]))
-    ceiling = s.get("ceiling")
+def _scores_section(s: RunSummary) -> Section:
+    rows = [score_row("grader vs human", s.scores.grader)]
+    if s.calibrated_cv:
+        rows.append(score_row("grader + isotonic map (cross-validated)", s.calibrated_cv))
+    ceiling = s.ceiling
     if ceiling:
-        a, b = ceiling["graders"]
-        rows.append(score_row(f"human ceiling: {a} vs {b}", ceiling["human_vs_human"]))
-        for g, stats in ceiling["grader_vs"].items():
+        a, b = ceiling.graders
+        rows.append(score_row(f"human ceiling: {a} vs {b}", ceiling.human_vs_human))
+        for g, stats in ceiling.grader_vs.items():
             rows.append(score_row(f"grader vs {g}", stats))
     text = [
         "Scores on 0-10; QWK, exact and adjacent agreement on scores rounded half up. "
         "Bias > 0: the grader is more generous than the humans."
     ]
-    native = s["scores"].get("native")
+    native = s.scores.native
     if native:
         text.append(
-            f"Native scale (0-{native['max_score']:g}): Pearson {fmt(native['pearson'])}, "
-            f"RMSE {fmt(native['rmse'])}, MAE {fmt(native['mae'])}, "
-            f"bias {fmt(native['bias'])}."
+            f"Native scale (0-{native.max_score:g}): Pearson {fmt(native.pearson)}, "
+            f"RMSE {fmt(native.rmse)}, MAE {fmt(native.mae)}, "
+            f"bias {fmt(native.bias)}."
         )
-    if s.get("calibrated_cv"):
+    if s.calibrated_cv:
         text.append(
             f"The isotonic row maps raw scores with a monotone map fitted on the other "
-            f"folds ({s['calibrated_cv']['folds']} folds grouped by question)."
+            f"folds ({s.calibrated_cv.folds} folds grouped by question)."
         )
     return Section(
         "Agreement with human scores", text, [(SCORE_HEAD, rows)], ["scatter", "confusion"]
     )
 
 
-def _labels_section(s: dict[str, Any]) -> Section | None:
-    labels = s.get("labels")
+def _labels_section(s: RunSummary) -> Section | None:
+    labels = s.labels
     if not labels:
         return None
-    head = ["task", "n", "accuracy", "macro-F1", *[f"F1 {c}" for c in labels["2way"]["labels"]]]
+    classes = labels.two_way.labels
+    head = ["task", "n", "accuracy", "macro-F1", *[f"F1 {c}" for c in classes]]
     rows = []
-    for name, block in (("", labels), (" + isotonic (CV)", s.get("labels_calibrated_cv") or {})):
-        for key in ("2way", "3way"):
-            if key in block:
-                t = block[key]
-                f1 = [fmt(t["per_class"].get(c, {}).get("f1")) for c in labels["2way"]["labels"]]
-                rows.append([key + name, str(t["n"]), fmt(t["accuracy"]), fmt(t["macro_f1"]), *f1])
+    for name, block in (("", labels), (" + isotonic (CV)", s.labels_calibrated_cv)):
+        if block is None:
+            continue
+        for key, t in (("2way", block.two_way), ("3way", block.three_way)):
+            if t is not None:
+                f1 = [fmt(t.per_class[c].f1 if c in t.per_class else None) for c in classes]
+                rows.append([key + name, str(t.n), fmt(t.accuracy), fmt(t.macro_f1), *f1])
     text = [
-        f"Predicted label: correct when the normalised score >= {labels['threshold']:g}, "
+        f"Predicted label: correct when the normalised score >= {labels.threshold:g}, "
         "otherwise incorrect (the grader never predicts 'contradictory')."
     ]
-    figs = [f"labels_{k}" for k in ("3way", "2way") if k in labels]
+    figs = ["labels_3way"] if labels.three_way else []
+    figs.append("labels_2way")
     return Section("Classification", text, [(head, rows)], figs)
 
 
-def _prefilter_section(s: dict[str, Any]) -> Section:
-    p = s["prefilter"]
+def _prefilter_section(s: RunSummary) -> Section:
+    p = s.prefilter
     rows = [
         [
-            fmt(p["n"]),
-            fmt(p["short_circuited"]),
-            fmt(p["errors"]),
-            fmt(p["precision"]),
-            fmt(p["recall"]),
-            fmt(p["answers_saved_share"]),
-            fmt(p["judge_calls_saved_share"]),
+            fmt(p.n),
+            fmt(p.short_circuited),
+            fmt(p.errors),
+            fmt(p.precision),
+            fmt(p.recall),
+            fmt(p.answers_saved_share),
+            fmt(p.judge_calls_saved_share),
         ]
     ]
     head = [
@@ -142,55 +147,59 @@ def _prefilter_section(s: dict[str, Any]) -> Section:
     ]
     text = [
         f"A short-circuit (score 0 without the judge) is an error when the human gave more "
-        f"than {p['zero_band']:g}/10. Recall is over answers humans scored <= "
-        f"{p['zero_band']:g}/10 ({p['human_low']}). By reason: "
-        + (", ".join(f"{k} {v}" for k, v in sorted(p["by_code"].items())) or "none")
+        f"than {p.zero_band:g}/10. Recall is over answers humans scored <= "
+        f"{p.zero_band:g}/10 ({p.human_low}). By reason: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(p.by_code.items())) or "none")
         + "."
     ]
     tables: list[Table] = [(head, rows)]
-    if p["error_items"]:
+    if p.error_items:
         tables.append(
             (
                 ["item", "human", "code", "reason"],
                 [
-                    [e["item_id"], fmt(e["human"], 1), str(e["code"]), str(e["reason"])[:90]]
-                    for e in p["error_items"]
+                    [e.item_id, fmt(e.human, 1), str(e.code), str(e.reason)[:90]]
+                    for e in p.error_items
                 ],
             )
         )
     return Section("Prefilter", text, tables)
 
 
-def _criteria_sections(s: dict[str, Any], limit: int | None) -> list[Section]:
-    c = s.get("criteria")
+def _criterion_row(r: CriterionAgreement) -> list[str]:
+    rates = (r.agreement, r.met_accuracy, r.met_f1, r.human_met_rate, r.pred_met_rate)
+    return [r.question_id, r.criterion_id, fmt(r.n), *map(fmt, rates)]
+
+
+def _criteria_sections(s: RunSummary, limit: int | None) -> list[Section]:
+    c = s.criteria
     if not c:
         return []
-    o = c["overall"]
+    o = c.overall
     text = [
-        f"{o['n']} criterion verdicts: 3-way agreement {fmt(o['agreement'])}, met-vs-not "
-        f"accuracy {fmt(o['met_accuracy'])}, F1(met) {fmt(o['met_f1'])}; humans say met "
-        f"{fmt(o['human_met_rate'])}, the grader {fmt(o['pred_met_rate'])}."
+        f"{o.n} criterion verdicts: 3-way agreement {fmt(o.agreement)}, met-vs-not "
+        f"accuracy {fmt(o.met_accuracy)}, F1(met) {fmt(o.met_f1)}; humans say met "
+        f"{fmt(o.human_met_rate)}, the grader {fmt(o.pred_met_rate)}."
     ]
     verdicts = ["not_met", "partial", "met"]
     confusion = [
-        [f"human {v}", *map(str, row)] for v, row in zip(verdicts, o["confusion"], strict=True)
+        [f"human {v}", *map(str, row)] for v, row in zip(verdicts, o.confusion or [], strict=True)
     ]
     overall = Section(
         "Rubric criteria", text, [(["", *[f"grader {v}" for v in verdicts]], confusion)]
     )
-    per = sorted(c["per_criterion"], key=lambda r: (r["agreement"] or 0, r["question_id"]))
+    per = sorted(c.per_criterion, key=lambda r: (r.agreement or 0, r.question_id))
     note = ["Sorted by 3-way agreement, lowest first."]
     if limit is not None and len(per) > limit:
         note = [f"The {limit} lowest of {len(per)} (all in report.html and metrics.json)."]
         per = per[:limit]
-    keys = ["n", "agreement", "met_accuracy", "met_f1", "human_met_rate", "pred_met_rate"]
     head = ["question", "criterion", "n", "agreement", "met accuracy", "F1 met", "human met",
             "grader met"]  # fmt: skip
-    rows = [[r["question_id"], r["criterion_id"], *[fmt(r[k]) for k in keys]] for r in per]
+    rows = [_criterion_row(r) for r in per]
     return [overall, Section("Per criterion", note, [(head, rows)])]
 
 
-def _questions_section(s: dict[str, Any]) -> Section:
+def _questions_section(s: RunSummary) -> Section:
     head = [
         "question",
         "n",
@@ -204,28 +213,28 @@ def _questions_section(s: dict[str, Any]) -> Section:
     ]
     rows = [
         [
-            q["question_id"],
-            fmt(int(q["n"])),
-            fmt(q.get("mean_human"), 2),
-            fmt(q.get("mean_pred"), 2),
-            fmt(q.get("mae"), 2),
-            fmt(q.get("exact"), 2),
-            fmt(q.get("adjacent"), 2),
-            fmt(q.get("qwk"), 2),
-            fmt(q.get("pearson"), 2),
+            q.question_id,
+            fmt(int(q.n)),
+            fmt(q.mean_human, 2),
+            fmt(q.mean_pred, 2),
+            fmt(q.mae, 2),
+            fmt(q.exact, 2),
+            fmt(q.adjacent, 2),
+            fmt(q.qwk, 2),
+            fmt(q.pearson, 2),
         ]
-        for q in s["per_question"]
+        for q in s.per_question
     ]
     return Section("Per question", [], [(head, rows)], ["questions"])
 
 
-def _cost_section(s: dict[str, Any]) -> Section:
-    c, n = s["cost"], s["counts"]
+def _cost_section(s: RunSummary) -> Section:
+    c, n = s.cost, s.counts
     text = [
-        f"{n['answers']} answers: {n['graded']} graded, {n['short_circuited']} "
-        f"short-circuited, {n['ungraded']} ungraded (excluded from every metric)."
+        f"{n.answers} answers: {n.graded} graded, {n.short_circuited} "
+        f"short-circuited, {n.ungraded} ungraded (excluded from every metric)."
     ]
-    text += [f"Ungraded ({k}): {v}" for k, v in n["ungraded_reasons"].items()]
+    text += [f"Ungraded ({k}): {v}" for k, v in n.ungraded_reasons.items()]
     head = [
         "s/answer",
         "p50 s",
@@ -238,35 +247,30 @@ def _cost_section(s: dict[str, Any]) -> Section:
         "tokens/answer",
     ]
     row = [
-        fmt(c["seconds_per_answer"]),
-        fmt(c["seconds_p50"]),
-        fmt(c["seconds_p95"]),
-        fmt(c["judge_seconds_per_answer"]),
-        fmt(c["judge_calls"]),
-        fmt(c["judge_calls_per_answer"]),
-        fmt(c["prompt_tokens"]),
-        fmt(c["completion_tokens"]),
-        fmt(c["tokens_per_answer"]),
+        fmt(c.seconds_per_answer),
+        fmt(c.seconds_p50),
+        fmt(c.seconds_p95),
+        fmt(c.judge_seconds_per_answer),
+        fmt(c.judge_calls),
+        fmt(c.judge_calls_per_answer),
+        fmt(c.prompt_tokens),
+        fmt(c.completion_tokens),
+        fmt(c.tokens_per_answer),
     ]
     return Section("Cost", text, [(head, [row])])
 
 
-def sections(s: dict[str, Any], criteria_limit: int | None = None) -> list[Section]:
-    meta = s["meta"]
+def sections(s: RunSummary, criteria_limit: int | None = None) -> list[Section]:
+    meta = s.meta
+    sample = f", stratified sample of {meta.sample} with seed {meta.seed}" if meta.sample else ""
     head = Section(
         "Run",
         [
-            f"Dataset **{meta['dataset_name']}** ({meta['dataset_size']} answers"
-            + (
-                f", stratified sample of {meta['sample']} with seed {meta['seed']}"
-                if meta.get("sample")
-                else ""
-            )
-            + ").",
-            f"Config **{meta['config']}** ({meta.get('config_description') or 'no description'}): "
-            f"judge `{meta['judge']}`, embedder `{meta['embedder']}`, calibration "
-            f"`{meta['calibration'] or 'none'}`, config hash `{meta['config_hash']}`.",
-            *meta.get("notes", []),
+            f"Dataset **{meta.dataset_name}** ({meta.dataset_size} answers{sample}).",
+            f"Config **{meta.config}** ({meta.config_description or 'no description'}): "
+            f"judge `{meta.judge}`, embedder `{meta.embedder}`, calibration "
+            f"`{meta.calibration or 'none'}`, config hash `{meta.config_hash}`.",
+            *meta.notes,
         ],
     )
     found = [
@@ -340,14 +344,13 @@ def to_html(parts: list[Section], title: str, images: dict[str, str]) -> str:
     )
 
 
-def write_reports(summary: dict[str, Any], out_dir: Path) -> list[Path]:
+def write_reports(summary: RunSummary, out_dir: Path) -> list[Path]:
     """metrics.json, report.md and report.html in ``out_dir``."""
     from grader.evaluation.plots import figures
 
-    meta = summary["meta"]
-    title = f"Evaluation: {meta['dataset_name']} with {meta['config']}"
+    title = f"Evaluation: {summary.meta.dataset_name} with {summary.meta.config}"
     paths = [out_dir / "metrics.json", out_dir / "report.md", out_dir / "report.html"]
-    paths[0].write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    paths[0].write_text(json.dumps(summary.to_json(), indent=1) + "\n", encoding="utf-8")
     paths[1].write_text(to_markdown(sections(summary, CRITERIA_IN_MARKDOWN), title), "utf-8")
     paths[2].write_text(to_html(sections(summary), title, figures(summary)), encoding="utf-8")
     return paths

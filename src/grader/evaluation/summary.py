@@ -1,4 +1,4 @@
-"""Turn a run's records into every number of the report (one JSON-able dict).
+"""Turn a run's records into every number of the report (a :class:`RunSummary`).
 
 Ungraded answers are excluded from every metric and counted with their
 reasons.  Short-circuited answers count as scored 0 (that is what the
@@ -17,6 +17,27 @@ import numpy as np
 
 from grader.evaluation import metrics as m
 from grader.evaluation.calibration import cross_validated
+from grader.evaluation.records import (
+    CalibratedAgreement,
+    Ceiling,
+    Confusion,
+    Cost,
+    Counts,
+    Criteria,
+    CriterionAgreement,
+    Labels,
+    NativeScores,
+    Point,
+    PrefilterStats,
+    QuestionAgreement,
+    RunMeta,
+    RunRecord,
+    RunSummary,
+    ScoreAgreement,
+    ScoreAgreementCI,
+    Scores,
+    VerdictAgreement,
+)
 
 POSITIVE = "correct"
 NEGATIVE = "incorrect"
@@ -45,8 +66,8 @@ class Row:
     calibrated: float | None = field(default=None)
 
 
-def to_row(rec: dict[str, Any]) -> Row:
-    h, r = rec["human"], rec.get("result") or {}
+def to_row(rec: RunRecord) -> Row:
+    h, r = rec.human, rec.result or {}
     usage = r.get("usage") or {}
     max_score = float(r.get("max_score") or 10)
 
@@ -54,31 +75,30 @@ def to_row(rec: dict[str, Any]) -> Row:
         return None if v is None else float(v) / max_score * 10
 
     return Row(
-        item_id=rec["item_id"],
-        question_id=rec["question_id"],
+        item_id=rec.item_id,
+        question_id=rec.question_id,
         status=r.get("status", "ungraded"),
-        human=h.get("score10"),
-        graders=h.get("graders10") or {},
-        label=h.get("label"),
-        human_criteria=h.get("criteria") or {},
+        human=h.score10,
+        graders=h.graders10 or {},
+        label=h.label,
+        human_criteria=dict(h.criteria or {}),
         pred=on10(r.get("score")),
         raw=on10(r.get("raw_score") if r.get("raw_score") is not None else r.get("score")),
         pred_criteria={c["id"]: c["verdict"] for c in r.get("criteria", [])},
-        seconds=float(rec.get("seconds", 0.0)),
+        seconds=float(rec.seconds),
         judge_seconds=float((usage.get("seconds") or {}).get("judge", 0.0)),
         calls=int(usage.get("judge_calls", 0)),
         prompt_tokens=int(usage.get("prompt_tokens", 0)),
         completion_tokens=int(usage.get("completion_tokens", 0)),
-        reason=r.get("reason") or rec.get("error"),
+        reason=r.get("reason") or rec.error,
         prefilter_code=(r.get("prefilter") or {}).get("code"),
-        max_score=float(h.get("max_score") or 10),
+        max_score=float(h.max_score or 10),
     )
 
 
 def _with_ci(human: list[float], pred: list[float], n_boot: int, seed: int) -> dict[str, Any]:
-    out: dict[str, Any] = m.score_agreement(human, pred)
-    out["ci95"] = m.bootstrap_ci(human, pred, n_boot=n_boot, seed=seed)
-    return out
+    ci = m.bootstrap_ci(human, pred, n_boot=n_boot, seed=seed)
+    return {**m.score_agreement(human, pred), "ci95": ci}
 
 
 def paired(
@@ -95,37 +115,42 @@ def paired(
     return human, pred
 
 
-def _scores(rows: list[Row], n_boot: int, seed: int) -> dict[str, Any]:
+def _rescaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else round(value * factor, 4)
+
+
+def _scores(rows: list[Row], n_boot: int, seed: int) -> Scores:
     human, pred = paired(rows)
-    out: dict[str, Any] = {"grader": _with_ci(human, pred, n_boot, seed)}
+    scores = Scores(grader=ScoreAgreementCI.model_validate(_with_ci(human, pred, n_boot, seed)))
     scales = {r.max_score for r in rows}
     if len(scales) == 1 and (native := scales.pop()) != 10 and human:
-        f = native / 10
-        g = out["grader"]
-        out["native"] = {
-            "max_score": native,
-            "mae": None if g["mae"] is None else round(g["mae"] * f, 4),
-            "rmse": None if g["rmse"] is None else round(g["rmse"] * f, 4),
-            "bias": None if g["bias"] is None else round(g["bias"] * f, 4),
-            "pearson": g["pearson"],
-        }
-    return out
+        f, g = native / 10, scores.grader
+        scores.native = NativeScores(
+            max_score=native,
+            mae=_rescaled(g.mae, f),
+            rmse=_rescaled(g.rmse, f),
+            bias=_rescaled(g.bias, f),
+            pearson=g.pearson,
+        )
+    return scores
 
 
-def _ceiling(rows: list[Row], n_boot: int, seed: int) -> dict[str, Any] | None:
+def _ceiling(rows: list[Row], n_boot: int, seed: int) -> Ceiling | None:
     multi = [r for r in rows if len(r.graders) >= 2 and r.pred is not None]
     if not multi:
         return None
     a, b = sorted(multi[0].graders)[:2]
     both = [r for r in multi if a in r.graders and b in r.graders]
     pred = [r.pred or 0.0 for r in both]
-    return {
-        "graders": [a, b],
-        "human_vs_human": _with_ci(
-            [r.graders[a] for r in both], [r.graders[b] for r in both], n_boot, seed
-        ),
-        "grader_vs": {g: m.score_agreement([r.graders[g] for r in both], pred) for g in (a, b)},
-    }
+    humans = _with_ci([r.graders[a] for r in both], [r.graders[b] for r in both], n_boot, seed)
+    return Ceiling(
+        graders=(a, b),
+        human_vs_human=ScoreAgreementCI.model_validate(humans),
+        grader_vs={
+            g: ScoreAgreement.model_validate(m.score_agreement([r.graders[g] for r in both], pred))
+            for g in (a, b)
+        },
+    )
 
 
 def _calibrate_cv(rows: list[Row], folds: int, seed: int) -> bool:
@@ -149,7 +174,7 @@ def _calibrate_cv(rows: list[Row], folds: int, seed: int) -> bool:
     return True
 
 
-def _labels(rows: list[Row], threshold: float, use_calibrated: bool) -> dict[str, Any] | None:
+def _labels(rows: list[Row], threshold: float, use_calibrated: bool) -> Labels | None:
     labelled = [r for r in rows if r.label is not None and r.status != "ungraded"]
     if not labelled:
         return None
@@ -161,23 +186,21 @@ def _labels(rows: list[Row], threshold: float, use_calibrated: bool) -> dict[str
     out = {"threshold": threshold, "2way": m.label_agreement(two, pred, [POSITIVE, NEGATIVE])}
     if len(set(three)) > 2:
         out["3way"] = m.label_agreement(three, pred, classes)
-    return out
+    return Labels.model_validate(out)
 
 
-def _per_question(rows: list[Row]) -> list[dict[str, Any]]:
+def _per_question(rows: list[Row]) -> list[QuestionAgreement]:
     groups: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         if r.human is not None and r.pred is not None:
             groups[r.question_id].append(r)
-    out = []
-    for qid, rs in sorted(groups.items()):
-        entry: dict[str, Any] = {"question_id": qid}
-        entry.update(m.score_agreement(*paired(rs)))
-        out.append(entry)
-    return out
+    return [
+        QuestionAgreement.model_validate({"question_id": qid, **m.score_agreement(*paired(rs))})
+        for qid, rs in sorted(groups.items())
+    ]
 
 
-def _criteria(rows: list[Row]) -> dict[str, Any] | None:
+def _criteria(rows: list[Row]) -> Criteria | None:
     pairs: dict[tuple[str, str], tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for r in rows:
         if r.status == "ungraded":
@@ -194,11 +217,14 @@ def _criteria(rows: list[Row]) -> dict[str, Any] | None:
     for (qid, cid), (h, p) in sorted(pairs.items()):
         stats = m.verdict_agreement(h, p)
         stats.pop("confusion", None)
-        per.append({"question_id": qid, "criterion_id": cid, **stats})
-    return {"overall": m.verdict_agreement(all_h, all_p), "per_criterion": per}
+        per.append(
+            CriterionAgreement.model_validate({"question_id": qid, "criterion_id": cid, **stats})
+        )
+    overall = VerdictAgreement.model_validate(m.verdict_agreement(all_h, all_p))
+    return Criteria(overall=overall, per_criterion=per)
 
 
-def _prefilter(rows: list[Row]) -> dict[str, Any]:
+def _prefilter(rows: list[Row]) -> PrefilterStats:
     scored = [r for r in rows if r.human is not None and r.status != "ungraded"]
     stats = m.prefilter_decisions(
         [r.human or 0.0 for r in scored], [r.status == "short_circuited" for r in scored]
@@ -219,83 +245,86 @@ def _prefilter(rows: list[Row]) -> dict[str, Any]:
     stats["answers_saved_share"] = round(short / len(scored), 4) if scored else None
     stats["judge_calls_saved"] = round(saved, 1)
     stats["judge_calls_saved_share"] = round(saved / (saved + used), 4) if saved + used else None
-    return stats
+    return PrefilterStats.model_validate(stats)
 
 
-def _cost(rows: list[Row]) -> dict[str, Any]:
+def _cost(rows: list[Row]) -> Cost:
     secs = np.array([r.seconds for r in rows]) if rows else np.zeros(1)
     n = max(len(rows), 1)
-    return {
-        "answers": len(rows),
-        "seconds_per_answer": round(float(secs.mean()), 4),
-        "seconds_p50": round(float(np.percentile(secs, 50)), 4),
-        "seconds_p95": round(float(np.percentile(secs, 95)), 4),
-        "judge_seconds_per_answer": round(sum(r.judge_seconds for r in rows) / n, 4),
-        "judge_calls": sum(r.calls for r in rows),
-        "judge_calls_per_answer": round(sum(r.calls for r in rows) / n, 3),
-        "prompt_tokens": sum(r.prompt_tokens for r in rows),
-        "completion_tokens": sum(r.completion_tokens for r in rows),
-        "tokens_per_answer": round(sum(r.prompt_tokens + r.completion_tokens for r in rows) / n, 1),
-    }
+    return Cost(
+        answers=len(rows),
+        seconds_per_answer=round(float(secs.mean()), 4),
+        seconds_p50=round(float(np.percentile(secs, 50)), 4),
+        seconds_p95=round(float(np.percentile(secs, 95)), 4),
+        judge_seconds_per_answer=round(sum(r.judge_seconds for r in rows) / n, 4),
+        judge_calls=sum(r.calls for r in rows),
+        judge_calls_per_answer=round(sum(r.calls for r in rows) / n, 3),
+        prompt_tokens=sum(r.prompt_tokens for r in rows),
+        completion_tokens=sum(r.completion_tokens for r in rows),
+        tokens_per_answer=round(sum(r.prompt_tokens + r.completion_tokens for r in rows) / n, 1),
+    )
+
+
+def _calibrated_scores(rows: list[Row], folds: int, n_boot: int, seed: int) -> CalibratedAgreement:
+    stats = _with_ci(*paired(rows, lambda r: r.calibrated), n_boot, seed)
+    return CalibratedAgreement.model_validate({"folds": folds, "grouped_by": "question", **stats})
+
+
+def _confusion(human: list[float], pred: list[float]) -> Confusion:
+    levels = list(range(m.LEVELS))
+    matrix = m.confusion(
+        [int(v) for v in m.to_levels(human)], [int(v) for v in m.to_levels(pred)], levels
+    )
+    return Confusion(labels=levels, matrix=matrix)
+
+
+def _points(rows: list[Row]) -> list[Point]:
+    return [
+        Point(
+            id=r.item_id,
+            q=r.question_id,
+            human=r.human,
+            pred=r.pred,
+            raw=r.raw,
+            cal=r.calibrated,
+            status=r.status,
+        )
+        for r in rows
+    ]
 
 
 def summarise(
-    records: list[dict[str, Any]],
-    meta: dict[str, Any],
+    records: list[RunRecord],
+    meta: RunMeta,
     *,
     threshold: float = 0.5,
     n_boot: int = 1000,
     seed: int = 0,
     folds: int = 5,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Every number of the report, from a run's records and its run.json."""
     rows = [to_row(rec) for rec in records]
     scored = [r for r in rows if r.status != "ungraded"]
     ungraded = [r for r in rows if r.status == "ungraded"]
     calibrated = _calibrate_cv(scored, folds, seed)
-    human, pred = paired(scored)
-    return {
-        "meta": {k: v for k, v in meta.items() if k != "item_ids"},
-        "counts": {
-            "answers": len(rows),
-            "graded": sum(r.status == "graded" for r in rows),
-            "short_circuited": sum(r.status == "short_circuited" for r in rows),
-            "ungraded": len(ungraded),
-            "ungraded_reasons": dict(Counter((r.reason or "?")[:100] for r in ungraded)),
-        },
-        "scores": _scores(scored, n_boot, seed),
-        "calibrated_cv": {
-            "folds": folds,
-            "grouped_by": "question",
-            **_with_ci(*paired(scored, lambda r: r.calibrated), n_boot, seed),
-        }
-        if calibrated
-        else None,
-        "ceiling": _ceiling(scored, n_boot, seed),
-        "confusion": {
-            "labels": list(range(m.LEVELS)),
-            "matrix": m.confusion(
-                [int(v) for v in m.to_levels(human)],
-                [int(v) for v in m.to_levels(pred)],
-                list(range(m.LEVELS)),
-            ),
-        },
-        "labels": _labels(scored, threshold, False),
-        "labels_calibrated_cv": _labels(scored, threshold, True) if calibrated else None,
-        "per_question": _per_question(scored),
-        "criteria": _criteria(rows),
-        "prefilter": _prefilter(rows),
-        "cost": _cost(rows),
-        "points": [
-            {
-                "id": r.item_id,
-                "q": r.question_id,
-                "human": r.human,
-                "pred": r.pred,
-                "raw": r.raw,
-                "cal": r.calibrated,
-                "status": r.status,
-            }
-            for r in rows
-        ],
-    }
+    return RunSummary(
+        meta=meta.without_items(),
+        counts=Counts(
+            answers=len(rows),
+            graded=sum(r.status == "graded" for r in rows),
+            short_circuited=sum(r.status == "short_circuited" for r in rows),
+            ungraded=len(ungraded),
+            ungraded_reasons=dict(Counter((r.reason or "?")[:100] for r in ungraded)),
+        ),
+        scores=_scores(scored, n_boot, seed),
+        calibrated_cv=_calibrated_scores(scored, folds, n_boot, seed) if calibrated else None,
+        ceiling=_ceiling(scored, n_boot, seed),
+        confusion=_confusion(*paired(scored)),
+        labels=_labels(scored, threshold, False),
+        labels_calibrated_cv=_labels(scored, threshold, True) if calibrated else None,
+        per_question=_per_question(scored),
+        criteria=_criteria(rows),
+        prefilter=_prefilter(rows),
+        cost=_cost(rows),
+        points=_points(rows),
+    )

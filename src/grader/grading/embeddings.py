@@ -1,14 +1,13 @@
 """The ``Embedder`` seam: texts in, unit-length vectors out.
 
-Backends are picked by name (``sentence-transformers``, ``fake``); the heavy
-sentence-transformers/torch import happens only when that backend is built.
+Backends are picked by name (``sentence-transformers``, ``fake`` from
+:mod:`grader.testing`); the heavy sentence-transformers/torch import happens only
+when that backend is built.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import threading
 from typing import Any, Protocol
 
@@ -42,32 +41,6 @@ def _normalise(v: Vectors) -> Vectors:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     out: Vectors = (v / np.maximum(norms, 1e-12)).astype(np.float32)
     return out
-
-
-class FakeEmbedder:
-    """Deterministic bag-of-words hashing embedder for fast unit tests.
-
-    Texts sharing words get similar vectors, so similarity-based rules can be
-    tested without a model; unrelated texts are near-orthogonal.
-    """
-
-    name = "fake-hash-256"
-
-    def __init__(self, dim: int = 256) -> None:
-        self.dim = dim
-
-    def embed(self, texts: list[str]) -> Vectors:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9]+", text.lower()):
-                if len(word) < 3:
-                    continue
-                h = int.from_bytes(hashlib.blake2b(word[:6].encode(), digest_size=4).digest())
-                out[row, h % self.dim] += 1.0
-        return _normalise(out)
-
-    def embed_with_parts(self, text: str, parts: list[str]) -> tuple[Vectors, Vectors]:
-        return embed_separately(self, text, parts)
 
 
 class SentenceTransformerEmbedder:
@@ -176,6 +149,8 @@ def cpu_has_bf16() -> bool:
 
 def make_embedder(name: str, n_threads: int = 2, dtype: str = "auto") -> Embedder:
     if name == "fake":
+        from grader.testing.embedder import FakeEmbedder
+
         return FakeEmbedder()
     if name == "sentence-transformers":
         return SentenceTransformerEmbedder(n_threads=n_threads, dtype=dtype)

@@ -3,7 +3,7 @@
 Decides only what it can decide safely, with a stated reason: empty or too
 short answers, text that is not natural language, the question pasted back,
 and answers that clearly belong to another bank question.  Everything else
-goes to the judge together with per-criterion hints (the answer sentence that
+goes to the judge together with per-criterion evidence (the answer sentence that
 best matches each criterion and its similarity, and the share of the
 criterion's content terms the answer uses) and the share of the reference
 answer's terms it uses.
@@ -11,16 +11,14 @@ answer's terms it uses.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from grader.bank.loader import QuestionBank
-from grader.config import Settings
+from grader.config import PrefilterSettings
 from grader.grading.embeddings import Embedder, Vectors
+from grader.grading.index import BankIndex
 from grader.grading.judges.base import CriterionEvidence, JudgeRequest
 from grader.models import Question
 from grader.text import (
@@ -33,19 +31,19 @@ from grader.text import (
     words,
 )
 
-log = logging.getLogger(__name__)
 
-
-@dataclass
+@dataclass(frozen=True)
 class PrefilterOutcome:
-    decision: str  # "short_circuit" | "judge"
+    """The gate's decision, its stated reason, and what it measured of the answer."""
+
+    decision: Literal["short_circuit", "judge"]
     reason_code: str
     reason: str
     reference_similarity: float | None = None
     question_similarity: float | None = None
     best_other_question: str | None = None
     best_other_similarity: float | None = None
-    hints: dict[str, CriterionEvidence] = field(default_factory=dict)
+    evidence: dict[str, CriterionEvidence] = field(default_factory=dict)  # by criterion id
     reference_coverage: float = 0.0  # share of the reference answer's content terms used
     term_list: bool = False  # the answer is a bare list of terms: coverage is no evidence
 
@@ -56,63 +54,15 @@ class PrefilterOutcome:
     def judge_request(self, question: Question, answer: str) -> JudgeRequest:
         """What the judge gets for an answer this prefilter passed on."""
         if self.term_list:  # naming the rubric's terms is no evidence of explaining them
-            no_coverage = {k: replace(h, coverage=None) for k, h in self.hints.items()}
+            no_coverage = {k: replace(e, coverage=None) for k, e in self.evidence.items()}
             return JudgeRequest(question, answer, no_coverage, None)
-        return JudgeRequest(question, answer, self.hints, self.reference_coverage)
-
-
-class BankIndex:
-    """Embeddings of every question, reference answer and criterion, cached on disk.
-
-    The cache file is keyed by the embedder name and the bank content hash, so a
-    restart reuses it and any edit to the bank recomputes it.
-    """
-
-    def __init__(self, bank: QuestionBank, embedder: Embedder, cache_dir: Path | None) -> None:
-        self.bank = bank
-        self.ids = [q.id for q in bank]
-        self._row = {qid: i for i, qid in enumerate(self.ids)}
-        self.cache_hit = False
-        arrays = self._load(cache_dir, embedder)
-        self.questions: Vectors = arrays["questions"]
-        self.references: Vectors = arrays["references"]
-        self.criteria: dict[str, Vectors] = {qid: arrays[f"criteria:{qid}"] for qid in self.ids}
-
-    def _compute(self, embedder: Embedder) -> dict[str, Vectors]:
-        qs = list(self.bank)
-        arrays = {
-            "questions": embedder.embed([q.text for q in qs]),
-            "references": embedder.embed([q.reference.text for q in qs]),
-        }
-        for q in qs:
-            arrays[f"criteria:{q.id}"] = embedder.embed([c.description for c in q.rubric.criteria])
-        return arrays
-
-    def _load(self, cache_dir: Path | None, embedder: Embedder) -> dict[str, Vectors]:
-        if cache_dir is None:
-            return self._compute(embedder)
-        path = cache_dir / "embeddings" / f"{embedder.name}-{self.bank.content_hash}.npz"
-        if path.exists():
-            try:
-                with np.load(path) as data:
-                    arrays = {k: data[k] for k in data.files}
-                self.cache_hit = True
-                return arrays
-            except (OSError, ValueError) as exc:  # a corrupt cache is recomputed, not fatal
-                log.warning("ignoring unreadable embedding cache %s: %s", path, exc)
-        arrays = self._compute(embedder)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        tmp.replace(path)
-        return arrays
-
-    def row(self, question_id: str) -> int:
-        return self._row[question_id]
+        return JudgeRequest(question, answer, self.evidence, self.reference_coverage)
 
 
 class Prefilter:
-    def __init__(self, index: BankIndex, embedder: Embedder, settings: Settings) -> None:
+    """Decides what it safely can; passes everything else on with its evidence."""
+
+    def __init__(self, index: BankIndex, embedder: Embedder, settings: PrefilterSettings) -> None:
         self.index = index
         self.embedder = embedder
         self.s = settings
@@ -175,13 +125,13 @@ class Prefilter:
             "judge",
             "needs_judge",
             "passed to the judge",
-            hints=self._hints(question, parts, sent_vecs, terms),
+            evidence=self._evidence(question, parts, sent_vecs, terms),
             reference_coverage=coverage(content_terms(question.reference.text), terms),
             term_list=reads_as_term_list(text),
             **info,
         )
 
-    def _hints(
+    def _evidence(
         self, question: Question, parts: list[str], sent_vecs: Vectors, terms: frozenset[str]
     ) -> dict[str, CriterionEvidence]:
         crit = self.index.criteria[question.id]

@@ -1,10 +1,13 @@
 """Deterministic judges shipped with the package for unit tests and fault injection.
 
 ``fake``          P(met) from word overlap between criterion and answer.
-``fake:fail``     raises JudgeError on every call.
-``fake:timeout``  raises JudgeTimeoutError on every call.
+``fake:fail``     raises JudgeError on every call, and ``ping`` fails too (not ready).
+``fake:timeout``  raises JudgeTimeoutError on every call and ping.
 ``fake:slow``     like ``fake`` but sleeps 0.5 s per answer (``fake:slow:0.2`` for 0.2 s),
                   to test progress, concurrency and restarts in the middle of a job.
+
+:func:`content_words` and :func:`overlap_probability` are public: the fake
+OpenAI-compatible server of the test suite scores its replies the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 
 from grader.errors import ConfigError, JudgeError, JudgeTimeoutError
 from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse
+from grader.grading.judges.calibration import ProbeCalibration
 
 _STOP = set(
     [
@@ -55,21 +59,24 @@ _STOP = set(
 )
 
 
-def _content_words(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """Lower-case words of 3+ letters but stop words, cut to 6 letters (a crude stem)."""
     return {w[:6] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2 and w not in _STOP}
 
 
 def overlap_probability(description: str, answer: str) -> float:
-    want = _content_words(description)
+    """Share of the description's content words that the answer uses, 0..1."""
+    want = content_words(description)
     if not want:
         return 0.0
-    return round(len(want & _content_words(answer)) / len(want), 4)
+    return round(len(want & content_words(answer)) / len(want), 4)
 
 
 class FakeJudge:
     """Overlap-based judge, or scripted: ``FakeJudge(script=lambda req: {...})``."""
 
     prompt_version = "fake-v1"
+    calibration: ProbeCalibration | None = None  # probabilities are used as they come
 
     def __init__(
         self,
@@ -88,13 +95,26 @@ class FakeJudge:
         self.script = script
         self.name = "fake" if mode == "overlap" else f"fake:{self.mode}"
         self.calls = 0
+        self.closed = False
 
-    def judge(self, request: JudgeRequest) -> JudgeResponse:
-        self.calls += 1
+    def ping(self) -> None:
+        """Fails like ``judge`` does in the failure modes, and once closed."""
+        if self.closed:
+            raise JudgeError("fake judge is closed")
+        self._inject_fault()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _inject_fault(self) -> None:
         if self.mode == "fail":
             raise JudgeError("fake judge failure (fault injection)")
         if self.mode == "timeout":
             raise JudgeTimeoutError("fake judge timed out (fault injection)")
+
+    def judge(self, request: JudgeRequest) -> JudgeResponse:
+        self.calls += 1
+        self._inject_fault()
         if self.delay:
             time.sleep(self.delay)
         rubric = request.question.rubric

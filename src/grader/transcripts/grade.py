@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from grader.errors import GraderError, TranscriptError, UnknownQuestionError
-from grader.models import GradeResult, Provenance
+from grader.grading.results import Subject
+from grader.models import GradeResult
 from grader.transcripts.match import PlanItem, TranscriptPlan, plan_transcript
 from grader.transcripts.parse import Transcript
 from grader.transcripts.rollup import TranscriptReport, build_report
@@ -56,7 +57,7 @@ def grade_transcript(
 
 
 def make_plan(grader: Grader, transcript: Transcript) -> TranscriptPlan:
-    limit = grader.settings.transcript_max_turns
+    limit = grader.transcript_settings.transcript_max_turns
     if len(transcript.turns) > limit:
         raise TranscriptError(
             f"the transcript has {len(transcript.turns)} turns; the limit is {limit} "
@@ -80,7 +81,7 @@ def grade_items(
     todo = [i for i in plan.items if i.gradable and i.item not in results]
     if not todo:
         return results
-    n = min(workers or grader.settings.transcript_workers, len(todo))
+    n = min(workers or grader.transcript_settings.transcript_workers, len(todo))
     with ThreadPoolExecutor(n, thread_name_prefix="grader-transcript") as pool:
         futures = {pool.submit(_grade_one, grader, i, on_start, should_stop): i for i in todo}
         for future in as_completed(futures):
@@ -123,25 +124,8 @@ def ungraded(grader: Grader, item: PlanItem, reason: str) -> GradeResult:
         max_points, version = rubric.max_points, rubric.version
     except UnknownQuestionError:  # the bank changed under a resumed job
         max_points, version = 0.0, 1
-    judge = grader.judge
-    return GradeResult(
-        question_id=match.question_id,
-        question_number=match.question_number,
-        status="ungraded",
-        reason=reason,
-        max_score=max_points,
-        needs_review=True,
-        review_reasons=[reason],
-        provenance=Provenance(
-            bank_hash=grader.bank.content_hash,
-            rubric_version=version,
-            prompt_version=judge.prompt_version if judge else None,
-            embedder=grader.embedder.name,
-            judge=judge.name if judge else None,
-            seed=grader.settings.seed,
-            config_hash=grader.config_hash,
-        ),
-    )
+    subject = Subject(match.question_id, match.question_number, max_points, version)
+    return grader.results.ungraded(subject, reason)
 
 
 def provenance(grader: Grader) -> dict[str, Any]:

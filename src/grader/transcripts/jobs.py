@@ -8,9 +8,9 @@ records every start and finish of grading an item, so a test (or an operator)
 can check that no answer was graded twice: an item has at most one finished
 attempt, and an unfinished attempt only where the process died mid-answer.
 
-Tables live next to the result cache (``GRADER_DB_PATH``).  One process runs
-the jobs of a database (the embedded default); several API processes on one
-database would need a real queue (see DESIGN.md, "Scale").
+Tables live next to the result cache (``GRADER_DB_PATH``; their schema is in
+grader.storage).  One process runs the jobs of a database (the embedded default);
+several API processes on one database would need a real queue (see DESIGN.md, "Scale").
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from grader.models import GradeResult
+from grader.storage import GRADER_DB, Database
 from grader.transcripts.grade import grade_items, provenance
 from grader.transcripts.match import PlanItem, TranscriptPlan
 from grader.transcripts.rollup import TranscriptReport, build_report
@@ -38,38 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JobStatus = Literal["queued", "running", "done", "failed"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS transcript_jobs (
-    id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    source TEXT,
-    plan TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    graded INTEGER NOT NULL DEFAULT 0,
-    config_hash TEXT NOT NULL,
-    report TEXT,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS transcript_results (
-    job_id TEXT NOT NULL,
-    item INTEGER NOT NULL,
-    result TEXT NOT NULL,
-    finished REAL NOT NULL,
-    PRIMARY KEY (job_id, item)
-);
-CREATE TABLE IF NOT EXISTS transcript_attempts (
-    job_id TEXT NOT NULL,
-    item INTEGER NOT NULL,
-    pid INTEGER NOT NULL,
-    started REAL NOT NULL,
-    finished REAL
-);
-CREATE INDEX IF NOT EXISTS transcript_attempts_job ON transcript_attempts(job_id, item);
-"""
 
 
 class Job(BaseModel):
@@ -90,24 +58,13 @@ class JobStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=30, isolation_level=None, check_same_thread=False
-        )
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # a stored result survives kill -9
-        self._conn.executescript(_SCHEMA)
+        self._db = Database(path, GRADER_DB)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        return self._db.query(sql, args)
 
     def create(self, plan: TranscriptPlan, owner: str, config_hash: str) -> Job:
         now = time.time()
@@ -168,29 +125,22 @@ class JobStore:
     def save_result(self, job_id: str, item: int, result: GradeResult) -> None:
         """Store one item's result, close its attempt and count it: one transaction."""
         now = time.time()
-        with self._lock:
-            c = self._conn
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.execute(
-                    "INSERT INTO transcript_results(job_id, item, result, finished) "
-                    "VALUES (?, ?, ?, ?)",
-                    (job_id, item, result.model_dump_json(), now),
-                )
-                c.execute(
-                    "UPDATE transcript_attempts SET finished = ? WHERE job_id = ? AND item = ? "
-                    "AND pid = ? AND finished IS NULL",
-                    (now, job_id, item, os.getpid()),
-                )
-                c.execute(
-                    "UPDATE transcript_jobs SET graded = (SELECT COUNT(*) FROM transcript_results "
-                    "WHERE job_id = ?), updated = ? WHERE id = ?",
-                    (job_id, now, job_id),
-                )
-                c.execute("COMMIT")
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as c:
+            c.execute(
+                "INSERT INTO transcript_results(job_id, item, result, finished) "
+                "VALUES (?, ?, ?, ?)",
+                (job_id, item, result.model_dump_json(), now),
+            )
+            c.execute(
+                "UPDATE transcript_attempts SET finished = ? WHERE job_id = ? AND item = ? "
+                "AND pid = ? AND finished IS NULL",
+                (now, job_id, item, os.getpid()),
+            )
+            c.execute(
+                "UPDATE transcript_jobs SET graded = (SELECT COUNT(*) FROM transcript_results "
+                "WHERE job_id = ?), updated = ? WHERE id = ?",
+                (job_id, now, job_id),
+            )
 
     def finish(self, job_id: str, report: TranscriptReport) -> None:
         self._run(

@@ -99,16 +99,14 @@ def _query_parts(text: str) -> list[str]:
 
 
 def match_scores(grader: Grader, texts: list[str]) -> np.ndarray:
-    """texts x bank questions: the best match score over each text's parts."""
-    out = np.full((len(texts), len(grader.index.ids)), -1.0, dtype=np.float32)
+    """texts x bank questions (``grader.question_ids``): the best score over each text's parts."""
+    out = np.full((len(texts), len(grader.question_ids)), -1.0, dtype=np.float32)
     parts = [_query_parts(t) for t in texts]
     flat = [p for ps in parts for p in ps]
     if not flat:
         return out
-    vecs = grader.embedder.embed(flat)
-    scores = MATCH_WEIGHT * (vecs @ grader.index.questions.T) + (1 - MATCH_WEIGHT) * (
-        vecs @ grader.index.references.T
-    )
+    to_questions, to_references = grader.bank_similarities(flat)
+    scores = MATCH_WEIGHT * to_questions + (1 - MATCH_WEIGHT) * to_references
     row = 0
     for i, ps in enumerate(parts):
         out[i] = scores[row : row + len(ps)].max(axis=0)
@@ -197,7 +195,7 @@ def plan_transcript(
     review_margin: float | None = None,
 ) -> TranscriptPlan:
     """Decide, turn by turn, which bank question is asked and what gets graded."""
-    s = grader.settings
+    s = grader.transcript_settings
     limits = _Limits(
         s.transcript_match_threshold if threshold is None else threshold,
         s.transcript_review_confidence if review_confidence is None else review_confidence,
@@ -227,7 +225,7 @@ def plan_transcript(
         transcript=transcript,
         items=items,
         threshold=limits.threshold,
-        embedder=grader.embedder.name,
+        embedder=grader.embedder_name,
     )
 
 
@@ -236,10 +234,9 @@ def _score_turns(grader: Grader, turns: list[Turn]) -> dict[int, _Scores]:
     free = [t for t in turns if t.question_id is None and t.question_number is None]
     q_scores = match_scores(grader, [t.question for t in free])
     answered = [t for t in free if t.answer.strip()]
-    a_vecs = grader.embedder.embed([t.answer for t in answered]) if answered else None
     a_scores = {}
-    if a_vecs is not None:
-        sims = a_vecs @ grader.index.references.T
+    if answered:
+        _, sims = grader.bank_similarities([t.answer for t in answered])
         a_scores = {t.index: sims[k] for k, t in enumerate(answered)}
     return {t.index: _Scores(q_scores[k], a_scores.get(t.index)) for k, t in enumerate(free)}
 
@@ -271,7 +268,7 @@ def _classify(
         return _new(turn, skip_code="not_in_bank", skip_reason="no question text in this turn")
     if is_small_talk(turn.question):
         return _new(turn, skip_code="small_talk", skip_reason="small talk, not a bank question")
-    closest = grader.bank.get(grader.index.ids[best])
+    closest = grader.question(grader.question_ids[best])
     item = _new(
         turn,
         skip_code="not_in_bank",
@@ -302,10 +299,11 @@ def _pick(scores: _Scores, threshold: float) -> tuple[int, int | None]:
 
 def _embedding_match(grader: Grader, scores: _Scores, limits: _Limits) -> QuestionMatch:
     chosen, overruled = _pick(scores, limits.threshold)
-    q = grader.bank.get(grader.index.ids[chosen])
+    ids = grader.question_ids
+    q = grader.question(ids[chosen])
     conf = round(float(scores.question[chosen]), 4)
     others = [int(i) for i in np.argsort(-scores.question) if int(i) != chosen]
-    runner = grader.bank.get(grader.index.ids[others[0]]) if others else None
+    runner = grader.question(ids[others[0]]) if others else None
     runner_conf = round(float(scores.question[others[0]]), 4) if others else None
     reasons = []
     if overruled is not None and runner is not None:
@@ -334,7 +332,7 @@ def _embedding_match(grader: Grader, scores: _Scores, limits: _Limits) -> Questi
 def _explicit(grader: Grader, turn: Turn) -> PlanItem:
     key: str | int = turn.question_id if turn.question_id is not None else turn.question_number  # type: ignore[assignment]
     try:
-        q = grader.bank.get(key)
+        q = grader.question(key)
     except UnknownQuestionError as exc:
         return _new(turn, skip_code="unknown_question", skip_reason=str(exc))
     match = QuestionMatch(

@@ -1,14 +1,20 @@
-"""Judges behind one seam, picked by name; heavy backends are imported lazily.
+"""Judges behind one seam, picked by name through one registry; backends load lazily.
 
-Names: ``local`` (embedded llama.cpp, the default), ``fake`` / ``fake:fail`` /
-``fake:timeout`` (tests), ``similarity`` (embedding similarity only, no LLM),
+Names (``GRADER_JUDGE``, the table is :data:`registry.KINDS`): ``local``
+(embedded llama.cpp, the default), ``fake`` / ``fake:fail`` / ``fake:timeout``
+(tests), ``similarity`` (embedding similarity only, no LLM), ``none``,
 ``openai:<model>`` and ``openai-compatible:<model>``.
+
+``base``         the Judge protocol (judge, ping, close, calibration) and its records
+``registry``     JudgeSpec (a parsed name) and the kind -> factory table; make_judge
+``calibration``  ProbeCalibration: raw probe logits + prefilter evidence -> P(met)
+``similarity``   SimilarityJudge (no language model)
+``local/``       LocalJudge: llama.cpp in-process (prompting, runtime, model files)
+``remote/``      OpenAIJudge: any OpenAI-compatible server (client, styles, capabilities)
 """
 
 from __future__ import annotations
 
-from grader.config import Settings
-from grader.errors import ConfigError
 from grader.grading.judges.base import (
     CriterionEvidence,
     CriterionJudgement,
@@ -17,6 +23,7 @@ from grader.grading.judges.base import (
     JudgeResponse,
     Prompt,
 )
+from grader.grading.judges.registry import JudgeSpec, make_judge
 
 __all__ = [
     "CriterionEvidence",
@@ -24,30 +31,7 @@ __all__ = [
     "Judge",
     "JudgeRequest",
     "JudgeResponse",
+    "JudgeSpec",
     "Prompt",
     "make_judge",
 ]
-
-
-def make_judge(settings: Settings) -> Judge | None:
-    """Build the judge named by ``settings.judge`` (None for 'none': prefilter only)."""
-    kind, _, arg = settings.judge.partition(":")
-    if kind == "none":
-        return None
-    if kind == "fake":
-        from grader.testing.judge import FakeJudge
-
-        return FakeJudge(mode=arg or "overlap")
-    if kind == "similarity":
-        from grader.grading.judges.similarity import SimilarityJudge
-
-        return SimilarityJudge.from_settings(settings)
-    if kind == "local":
-        from grader.grading.judges.local.judge import LocalJudge
-
-        return LocalJudge.from_settings(settings)
-    if kind in ("openai", "openai-compatible"):
-        from grader.grading.judges.remote.judge import OpenAIJudge
-
-        return OpenAIJudge.from_settings(settings)
-    raise ConfigError(f"unknown judge {settings.judge!r}")

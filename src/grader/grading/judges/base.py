@@ -82,9 +82,15 @@ class Judge(Protocol):
 
     name: str  # e.g. "local:qwen2.5-coder-1.5b-instruct-q4_k_m", "openai:gpt-4o-mini"
     prompt_version: str
-    # the fitted probe calibration applied to raw probabilities (None: raw P is used);
-    # its digest enters the configuration hash, so a refit never reuses cached grades
-    calibration: ProbeCalibration | None
+
+    @property
+    def calibration(self) -> ProbeCalibration | None:
+        """The fitted probe calibration applied to raw probabilities (None: raw P is used).
+
+        Its digest enters the configuration hash, so a refit never reuses cached grades.
+        (A property here so that a backend's plain ``ProbeCalibration`` attribute fits.)
+        """
+        ...
 
     def judge(self, request: JudgeRequest) -> JudgeResponse:
         """Judge one answer; raise JudgeError (never return a made-up verdict) on failure."""

@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from grader.config import Settings
 from grader.errors import JudgeError
 from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse
 from grader.grading.judges.calibration import ProbeCalibration
+
+if TYPE_CHECKING:
+    from grader.config import JudgeSettings
 
 PROMPT_VERSION = "similarity-v2"  # no prompt; bump when the mapping changes
 
@@ -80,8 +83,14 @@ class SimilarityJudge:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SimilarityJudge:
+    def from_settings(cls, settings: JudgeSettings) -> SimilarityJudge:
         return cls(settings.similarity_center, settings.similarity_slope)
+
+    def ping(self) -> None:
+        """Always ready: no model, no server (the prefilter's embedder is checked apart)."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def judge(self, request: JudgeRequest) -> JudgeResponse:
         rubric = request.question.rubric

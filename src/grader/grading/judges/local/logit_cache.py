@@ -1,13 +1,17 @@
-"""Raw probe logits of the local judge, cached on disk by model, prompt, question and answer."""
+"""Raw probe logits of the local judge, cached on disk by model, prompt, question and answer.
+
+The file (``cache_dir/probe-logits.sqlite``) is expensive to rebuild: its schema is
+``PROBE_LOGITS`` in grader.storage, and ``probe_key`` must never change.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 
 from grader.models import Question
+from grader.storage import PROBE_LOGITS, Database
 
 
 def probe_key(model: str, prompt: str, question: Question, answer: str) -> str:
@@ -24,14 +28,14 @@ class LogitCache:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS logits (key TEXT PRIMARY KEY, v TEXT)")
+        self._db = Database(path, PROBE_LOGITS)
 
     def get(self, key: str) -> list[float] | None:
-        row = self._db.execute("SELECT v FROM logits WHERE key = ?", (key,)).fetchone()
-        return [float(x) for x in json.loads(row[0])] if row else None
+        rows = self._db.query("SELECT v FROM logits WHERE key = ?", (key,))
+        return [float(x) for x in json.loads(rows[0][0])] if rows else None
 
     def put(self, key: str, logits: list[float]) -> None:
         self._db.execute("INSERT OR REPLACE INTO logits VALUES (?, ?)", (key, json.dumps(logits)))
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,4 +1,11 @@
-"""Plumbing of remote judges: endpoint and key resolution, error mapping, token and cost tally.
+"""The remote judge's connection: the openai SDK client and every request made on it.
+
+:class:`ChatClient` owns one ``AsyncOpenAI`` client (timeouts and retries are the
+SDK's, ``Retry-After`` honoured; there is no second retry loop) and makes the three
+kinds of request a remote judge needs: a chat completion under the process-wide
+semaphore of its endpoint, the model list (server-kind detection) and a readiness
+ping.  Around it: endpoint and key resolution, the mapping of SDK errors to
+``JudgeError`` messages that name the setting to change, and the token and cost tally.
 
 All the fixed numbers of the remote judge live here; the tunable ones are settings
 (``GRADER_JUDGE_TIMEOUT``, ``GRADER_JUDGE_MAX_RETRIES``, ``GRADER_JUDGE_CONCURRENCY``, …).
@@ -9,15 +16,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 
-from grader.config import Settings
-from grader.errors import ConfigError, JudgeError, JudgeTimeoutError
+from grader.errors import ConfigError, JudgeError, JudgeOutputError, JudgeTimeoutError
+from grader.grading.judges.remote.capabilities import Capabilities, ServerKind, kind_from_owners
+from grader.grading.judges.remote.runtime import semaphore
+
+if TYPE_CHECKING:
+    from grader.config import JudgeSettings
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 CONNECT_TIMEOUT_S = 5.0  # connecting takes at most this long, whatever GRADER_JUDGE_TIMEOUT says
+PING_TIMEOUT_S = 3.0  # the readiness ping (GET /models, no retry) waits at most this long
 RAW_EXCERPT_CHARS = 300  # start of the last reply quoted in an ungraded reason
 NO_KEY = "not-needed"  # local servers ignore the key, the SDK insists on one
 
@@ -55,7 +67,7 @@ def cost_usd(
     return None
 
 
-def api_error(exc: openai.APIError, url: str, model: str, settings: Settings) -> JudgeError:
+def api_error(exc: openai.APIError, url: str, model: str, settings: JudgeSettings) -> JudgeError:
     """The JudgeError for a failed request: what happened, where, and which setting to change."""
     s = settings
     attempts = s.judge_max_retries + 1
@@ -116,3 +128,99 @@ def api_key(provider: str, configured: str | None) -> str:
             "(or GRADER_JUDGE_API_KEY)"
         )
     return NO_KEY
+
+
+class ChatClient:
+    """One judge's client for ``url``: chat completions, the model list, a readiness ping."""
+
+    def __init__(
+        self, settings: JudgeSettings, url: str, key: str, model: str, http_client: Any = None
+    ) -> None:
+        self.settings = settings
+        self.url = url
+        self.model = model
+        self._sdk = openai.AsyncOpenAI(
+            api_key=key,
+            base_url=url,
+            timeout=openai.Timeout(
+                settings.judge_timeout, connect=min(CONNECT_TIMEOUT_S, settings.judge_timeout)
+            ),
+            max_retries=settings.judge_max_retries,
+            http_client=http_client,
+        )
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        caps: Capabilities,
+        tally: Tally,
+        max_tokens: int,
+        **extra: Any,
+    ) -> tuple[Any, str]:
+        """One chat completion under the shared semaphore: (first choice, server's model name)."""
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0.0,
+            caps.max_tokens_param: max_tokens,
+            **extra,
+        }
+        if caps.seed:
+            kwargs["seed"] = self.settings.seed
+        create: Any = self._sdk.chat.completions.create
+        tally.calls += 1
+        async with semaphore(self.url, self.settings.judge_concurrency):
+            try:
+                response = await create(**kwargs)
+            except openai.APIError as exc:
+                raise api_error(exc, self.url, self.model, self.settings) from exc
+        try:
+            choice = response.choices[0]
+            choice.message  # noqa: B018 - an answer without a message is unusable
+        except (AttributeError, IndexError, TypeError):
+            raise JudgeOutputError(
+                f"the judge server at {self.url} returned no completion: "
+                f"{str(response)[:RAW_EXCERPT_CHARS]!r}"
+            ) from None
+        tally.add(getattr(response, "usage", None))
+        tally.model = str(getattr(response, "model", None) or self.model)
+        return choice, tally.model
+
+    async def server_kind(self) -> ServerKind:
+        """The server's kind from the ``owned_by`` of ``GET /models`` (generic without one)."""
+        try:
+            page = await self._sdk.models.list()
+        except openai.APIStatusError:
+            return "generic"  # no /models endpoint: assume nothing special
+        except openai.APIError as exc:
+            raise api_error(exc, self.url, self.model, self.settings) from exc
+        return kind_from_owners(getattr(m, "owned_by", None) for m in page.data)
+
+    async def ping(self) -> None:
+        """``GET /models`` once, within PING_TIMEOUT_S; raise JudgeError naming the URL and fix.
+
+        Any HTTP answer but 401 and 5xx counts as up (a server without ``/models``
+        answers 404 and can still judge).
+        """
+        sdk = self._sdk.with_options(timeout=PING_TIMEOUT_S, max_retries=0)
+        try:
+            await sdk.models.list()
+        except openai.APITimeoutError:
+            raise JudgeError(
+                f"the judge server at {self.url} did not answer GET /models within "
+                f"{PING_TIMEOUT_S:g} s; is it overloaded or hung? Check GRADER_JUDGE_BASE_URL"
+            ) from None
+        except openai.AuthenticationError as exc:
+            raise api_error(exc, self.url, self.model, self.settings) from exc
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500:
+                raise JudgeError(
+                    f"the judge server at {self.url} answered GET /models with HTTP "
+                    f"{exc.status_code}: {str(exc.message)[:RAW_EXCERPT_CHARS]}; check the "
+                    "server's log"
+                ) from exc
+        except openai.APIError as exc:
+            raise api_error(exc, self.url, self.model, self.settings) from exc
+
+    async def close(self) -> None:
+        await self._sdk.close()

@@ -1,20 +1,27 @@
-"""Checklist probes over the chat API: one yes/no question, P(yes) from log-probabilities.
+"""The checklist style of the remote judge: one yes/no probe per rubric item over HTTP.
 
-A probe asks for one token with ``logprobs``/``top_logprobs``.  P(yes) is the
-probability mass of the "yes" spellings among the top alternatives of the
-first token, renormalised over yes + no.  A server that returns no
-log-probabilities (or one configured with ``logprobs: false``) gives a hard
-0/1 from the generated word instead; a reply that is neither yes nor no is a
-:class:`~grader.errors.JudgeOutputError`.
+Every criterion and misconception is one chat call (prompt ``checklist-v1``),
+all sent at once under the endpoint's concurrency limit.  A probe asks for one
+token with ``logprobs``/``top_logprobs``.  P(yes) is the probability mass of the
+"yes" spellings among the top alternatives of the first token, renormalised
+over yes + no.  A server that returns no log-probabilities (or one configured
+with ``logprobs: false``) gives a hard 0/1 from the generated word instead; a
+reply that is neither yes nor no is a :class:`~grader.errors.JudgeOutputError`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from typing import Any
 
 from grader.errors import JudgeOutputError
-from grader.grading.judges.base import Prompt
+from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
+from grader.grading.judges.remote.capabilities import Capabilities
+from grader.grading.judges.remote.client import ChatClient, Tally
+
+CHECKLIST_PROMPT = "checklist-v1"
 
 _PUNCT = " \t\n.,!:;\"'`*"
 
@@ -62,3 +69,45 @@ def p_yes(choice: Any, item_id: str) -> float:
         f"the judge gave no yes/no answer for {item_id!r} (replied {text[:40]!r} and no "
         "yes/no among its top log-probabilities)"
     )
+
+
+class ChecklistStyle:
+    """One single-token yes/no call per criterion and misconception, P(yes) from logprobs."""
+
+    def __init__(self) -> None:
+        self.prompt = Prompt.load(CHECKLIST_PROMPT)
+        self.prompt_version = CHECKLIST_PROMPT
+
+    async def judge(
+        self, client: ChatClient, request: JudgeRequest, caps: Capabilities, tally: Tally
+    ) -> JudgeResponse:
+        """Probe every rubric item concurrently; the first failed probe fails the answer."""
+        q = request.question
+        context = self.prompt.render(
+            "context", question=q.text, reference=q.reference.text, answer=request.answer
+        )
+        extra: dict[str, Any] = {}
+        if caps.logprobs:
+            extra = {"logprobs": True, "top_logprobs": caps.top_logprobs}
+        items = [("criterion", c.id, c.description) for c in q.rubric.criteria]
+        items += [("misconception", m.id, m.description) for m in q.rubric.misconceptions]
+
+        async def probe(section: str, item_id: str, description: str) -> tuple[float, str]:
+            messages = probe_messages(self.prompt, caps.system_role, context, section, description)
+            choice, model = await client.complete(messages, caps, tally, 1, **extra)
+            return p_yes(choice, item_id), model
+
+        results = await asyncio.gather(*(probe(*it) for it in items), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        probs = {it[1]: r[0] for it, r in zip(items, results, strict=True)}  # type: ignore[index]
+        model = str(results[-1][1]) if results else client.model  # type: ignore[index]
+        criteria = {
+            c.id: CriterionJudgement(probs[c.id], request.sentence(c.id)) for c in q.rubric.criteria
+        }
+        miscon = {m.id: CriterionJudgement(probs[m.id]) for m in q.rubric.misconceptions}
+        raw = json.dumps({k: round(v, 4) for k, v in probs.items()})
+        return JudgeResponse(
+            criteria, miscon, model=model, prompt_version=self.prompt_version, raw=raw
+        )

@@ -1,257 +1,194 @@
-"""Structured judge output: the pydantic model, its JSON schema, parsing and checks.
+"""The structured style of the remote judge: one JSON reply for the whole rubric.
 
-The judge is asked for one JSON object validated by :class:`GradingOutput`,
-whose field descriptions are the instructions.  :func:`parse_output` turns a
-raw reply into a :class:`Parsed` (or raises :class:`OutputProblem` with a
-message that is quoted back to the model when re-asking):
+One call returns per-criterion verdicts (met / partial / not_met) with evidence
+quotes, the misconceptions found and a feedback summary, validated by
+:class:`~grader.grading.judges.remote.output.GradingOutput`.  An invalid reply
+is re-asked up to ``GRADER_JUDGE_MAX_REASKS`` times, quoting the validation
+error; then the answer is ungraded (``JudgeOutputError``) with the reason and
+the start of the last reply; all replies are kept in ``JudgeResponse.raw``.
+Verdicts become probabilities for scoring: met -> 1.0, partial -> midway
+between ``GRADER_PARTIAL_PROBABILITY`` and ``GRADER_MET_PROBABILITY`` (so an
+all-or-nothing criterion counts as not met), not_met -> 0.0; a mistake -> its
+confidence / 100 (clamped to 0..100 first).
 
-* not JSON / not valid / a rubric criterion without a verdict -> problem;
-* verdicts for ids that are not in the rubric -> dropped, noted;
-* misconception confidence outside 0..100 (llama.cpp does not enforce schema
-  bounds) -> clamped, noted;
-* evidence quotes are checked against the answer (whitespace and case
-  normalised): :attr:`Parsed.untrusted` lists the met/partial verdicts and
-  reported mistakes whose evidence is not in the answer.
+**Evidence policy.**  A met/partial verdict or a reported mistake whose quote
+is not in the answer (whitespace and case normalised) is not trusted: the
+judge is re-asked *once*, naming the quotes that were not found; whatever is
+still unsupported after that counts as not met (a mistake as absent), and a
+review reason says so.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
+from grader.errors import JudgeOutputError
+from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
+from grader.grading.judges.remote.capabilities import Capabilities
+from grader.grading.judges.remote.client import RAW_EXCERPT_CHARS, ChatClient, Tally
+from grader.grading.judges.remote.output import OutputProblem, Parsed, output_schema, parse_output
 from grader.models import Rubric
-from grader.text import normalise
 
-Verdict = Literal["met", "partial", "not_met"]
-CONFIDENCE_RANGE = (0, 100)
+if TYPE_CHECKING:
+    from grader.config import JudgeSettings
 
+STRUCTURED_PROMPT = "structured-v1"
 
-class CriterionAssessment(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(description="The rubric point's id, copied exactly from the list.")
-    verdict: Verdict = Field(
-        description="met: the answer clearly states this idea, in any wording. partial: it "
-        "states part of the idea (see the rubric's partial credit). not_met: absent, wrong, "
-        "or only vague buzzwords."
-    )
-    evidence: str | None = Field(
-        description="For met or partial: the shortest exact quote from the candidate's answer "
-        "that shows it, copied character for character. null for not_met."
-    )
-
-
-class MisconceptionAssessment(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(description="The mistake's id, copied exactly from the list.")
-    evidence: str | None = Field(
-        description="The exact quote from the candidate's answer that makes this mistake."
-    )
-    confidence: Annotated[int, Field(ge=0, le=100)] = Field(
-        description="How sure you are that the answer makes this mistake, 0 to 100."
-    )
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _clamp(cls, v: object) -> object:
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            lo, hi = CONFIDENCE_RANGE
-            return int(min(max(round(v), lo), hi))
-        return v
-
-
-class GradingOutput(BaseModel):
-    """The judge's whole reply."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    criteria: list[CriterionAssessment] = Field(
-        description="One entry for every rubric point listed, in the same order."
-    )
-    misconceptions: list[MisconceptionAssessment] = Field(
-        description="Only the listed mistakes that the answer actually makes; [] when none."
-    )
-    summary: str = Field(
-        description="Two or three sentences of feedback to the candidate: what is right, "
-        "what is missing or wrong."
-    )
-
-
-# ----------------------------------------------------------------------------- schema
-
-
-def output_schema(rubric: Rubric, strict: bool = False) -> dict[str, Any]:
-    """JSON schema of :class:`GradingOutput` for one rubric: ids are enums, refs inlined.
-
-    ``strict`` makes it acceptable to OpenAI's strict mode (every property
-    required, no additional properties, no defaults).
-    """
-    schema: dict[str, Any] = json.loads(_base_schema())
-    props = schema["properties"]
-    crit, miscon = props["criteria"], props["misconceptions"]
-    crit["items"]["properties"]["id"]["enum"] = [c.id for c in rubric.criteria]
-    crit["minItems"] = crit["maxItems"] = len(rubric.criteria)
-    miscon["maxItems"] = len(rubric.misconceptions)
-    if rubric.misconceptions:
-        miscon["items"]["properties"]["id"]["enum"] = [m.id for m in rubric.misconceptions]
-    # No string maxLength: OpenAI's strict mode rejects it and llama.cpp's grammar for it
-    # is several times slower per token; max tokens bound a rambling reply instead.
-    result: dict[str, Any] = _strict(schema) if strict else _strip_titles(schema)
-    return result
-
-
-@functools.cache
-def _base_schema() -> str:
-    return json.dumps(_inline_refs(GradingOutput.model_json_schema()))
-
-
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return walk(copy.deepcopy(defs[node["$ref"].rsplit("/", 1)[-1]]))
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = {k: walk(v) for k, v in schema.items()}
-    return result
-
-
-def _strip_titles(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _strip_titles(v) for k, v in node.items() if k not in ("title", "default")}
-    if isinstance(node, list):
-        return [_strip_titles(v) for v in node]
-    return node
-
-
-def _strict(node: Any) -> Any:
-    node = _strip_titles(node)
-    if isinstance(node, dict):
-        node = {k: _strict(v) for k, v in node.items()}
-        if node.get("type") == "object":
-            node["additionalProperties"] = False
-            node["required"] = list(node.get("properties", {}))
-    elif isinstance(node, list):
-        node = [_strict(v) for v in node]
-    return node
-
-
-# ----------------------------------------------------------------------------- parsing
-
-
-class OutputProblem(Exception):
-    """The reply cannot be used; the message is quoted back to the model."""
+Message = dict[str, str]
 
 
 @dataclass
-class Parsed:
-    output: GradingOutput
-    criteria: dict[str, CriterionAssessment]
-    misconceptions: dict[str, MisconceptionAssessment]
-    notes: list[str] = field(default_factory=list)
-    untrusted: dict[str, str | None] = field(default_factory=dict)  # id -> the bad quote
+class _Exchange:
+    """The conversation about one answer: messages sent, replies received, best parse."""
+
+    messages: list[Message]
+    raws: list[str] = field(default_factory=list)
+    best: Parsed | None = None
+    problem: str = ""
+    model: str = ""
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
+class StructuredStyle:
+    """One JSON call per answer, re-asked on an invalid reply or evidence not in the answer."""
 
+    def __init__(self, settings: JudgeSettings, partial_probability: float) -> None:
+        self.prompt = Prompt.load(STRUCTURED_PROMPT)
+        self.prompt_version = STRUCTURED_PROMPT
+        self.max_tokens = settings.judge_max_tokens
+        self.max_reasks = settings.judge_max_reasks
+        # P(met) of each verdict; 'partial' is set by the scoring thresholds (see above)
+        self.probability = {"met": 1.0, "partial": partial_probability, "not_met": 0.0}
 
-def parse_output(raw: str | None, rubric: Rubric, answer: str, truncated: bool) -> Parsed:
-    """Validate one reply against the rubric and the answer (see the module docstring)."""
-    if raw is None or not raw.strip():
-        raise OutputProblem("the reply was empty")
-    text = _FENCE.sub(r"\1", raw)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if truncated:
-            raise OutputProblem(
-                "the reply was cut off at the token limit before the JSON object ended; "
-                "keep evidence quotes short"
-            ) from None
-        raise OutputProblem(f"the reply is not valid JSON ({exc})") from None
-    try:
-        output = GradingOutput.model_validate(data)
-    except ValidationError as exc:
-        raise OutputProblem(_validation_message(exc)) from None
-    parsed = _index(output, rubric)
-    _check_evidence(parsed, answer)
-    return parsed
+    async def judge(
+        self, client: ChatClient, request: JudgeRequest, caps: Capabilities, tally: Tally
+    ) -> JudgeResponse:
+        """Ask, re-ask as the policy says, and turn the best valid reply into a response."""
+        talk = _Exchange(self.messages(request, caps), model=client.model)
+        await self._converse(client, talk, request, caps, tally)
+        audit = _audit(talk.raws)
+        if talk.best is None:
+            err = JudgeOutputError(
+                f"judge output still invalid after {len(talk.raws)} attempt(s): {talk.problem}; "
+                f"last reply: {talk.raws[-1][:RAW_EXCERPT_CHARS]!r}"
+            )
+            err.raw = audit
+            raise err
+        return self._from_parsed(talk.best, request, talk.model, audit)
 
+    async def _converse(
+        self,
+        client: ChatClient,
+        talk: _Exchange,
+        request: JudgeRequest,
+        caps: Capabilities,
+        tally: Tally,
+    ) -> None:
+        rubric = request.question.rubric
+        params = output_params(rubric, caps)
+        reasks, evidence_reasked = 0, False
+        while True:
+            choice, talk.model = await client.complete(
+                talk.messages, caps, tally, self.max_tokens, **params
+            )
+            raw = choice.message.content or ""
+            talk.raws.append(raw)
+            try:
+                parsed = parse_output(
+                    raw, rubric, request.answer, truncated=choice.finish_reason == "length"
+                )
+            except OutputProblem as exc:
+                talk.problem = str(exc)
+                if reasks >= self.max_reasks:
+                    return
+                reasks += 1
+                talk.messages = [
+                    *talk.messages,
+                    _assistant(raw),
+                    self._reask("reask_invalid", error=talk.problem),
+                ]
+                continue
+            talk.best, talk.problem = parsed, ""
+            if not parsed.untrusted or evidence_reasked:
+                return
+            evidence_reasked = True
+            quotes = "; ".join(f"{k}: {v!r}" for k, v in parsed.untrusted.items())
+            talk.messages = [
+                *talk.messages,
+                _assistant(raw),
+                self._reask("reask_evidence", quotes=quotes),
+            ]
 
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:8]:
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
-    return "the JSON does not follow the schema: " + "; ".join(parts)
-
-
-def _index(output: GradingOutput, rubric: Rubric) -> Parsed:
-    notes: list[str] = []
-    crit_ids = {c.id for c in rubric.criteria}
-    miscon_ids = {m.id for m in rubric.misconceptions}
-    criteria: dict[str, CriterionAssessment] = {}
-    for item in output.criteria:
-        if item.id in crit_ids:
-            criteria.setdefault(item.id, item)
-    unknown = [i.id for i in output.criteria if i.id not in crit_ids]
-    if unknown:
-        notes.append(f"ignored verdicts for unknown criteria: {', '.join(unknown)}")
-    missing = [c.id for c in rubric.criteria if c.id not in criteria]
-    if missing:
-        raise OutputProblem(
-            f"no verdict for rubric point(s) {', '.join(missing)}; give one entry for each of: "
-            f"{', '.join(c.id for c in rubric.criteria)}"
-            + (f" (unknown ids: {', '.join(unknown)})" if unknown else "")
+    def messages(self, request: JudgeRequest, caps: Capabilities) -> list[Message]:
+        """System prompt, then the question, reference, answer and the task with the schema."""
+        q = request.question
+        criteria, misconceptions = rubric_lines(q.rubric)
+        context = self.prompt.render(
+            "context", question=q.text, reference=q.reference.text, answer=request.answer
         )
-    miscon: dict[str, MisconceptionAssessment] = {}
-    for m in output.misconceptions:
-        if m.id in miscon_ids:
-            miscon.setdefault(m.id, m)
-        else:
-            notes.append(f"ignored unknown misconception {m.id!r}")
-    return Parsed(output, criteria, miscon, notes)
+        task = self.prompt.render(
+            "task",
+            criteria=criteria,
+            misconceptions=misconceptions,
+            schema=schema_text(output_schema(q.rubric)),
+        )
+        return [
+            {"role": caps.system_role, "content": self.prompt.render("system")},
+            {"role": "user", "content": f"{context}\n\n{task}"},
+        ]
+
+    def _reask(self, section: str, **values: str) -> Message:
+        return {"role": "user", "content": self.prompt.render(section, **values)}
+
+    def _from_parsed(
+        self, parsed: Parsed, request: JudgeRequest, model: str, audit: str
+    ) -> JudgeResponse:
+        rubric = request.question.rubric
+        criteria = {}
+        for c in rubric.criteria:
+            item = parsed.criteria[c.id]
+            trusted = c.id not in parsed.untrusted
+            criteria[c.id] = CriterionJudgement(
+                self.probability[item.verdict] if trusted else 0.0,
+                item.evidence if trusted else None,
+            )
+        miscon = {m.id: CriterionJudgement(0.0) for m in rubric.misconceptions}
+        for mid, found in parsed.misconceptions.items():
+            if mid not in parsed.untrusted:
+                miscon[mid] = CriterionJudgement(found.confidence / 100, found.evidence)
+        review = [
+            f"judge evidence for {k} is not in the answer ({v!r}): counted as not met"
+            for k, v in parsed.untrusted.items()
+        ]
+        notes = "".join(f"\n# note: {n}" for n in parsed.notes)
+        return JudgeResponse(
+            criteria,
+            miscon,
+            model=model,
+            prompt_version=self.prompt_version,
+            summary=parsed.output.summary,
+            raw=audit + notes,
+            review_reasons=review,
+        )
 
 
-def quote_in_answer(quote: str | None, answer: str) -> str | None:
-    """The quote, trimmed of wrapping quotes/ellipses, if it occurs in the answer; else None."""
-    if not quote:
-        return None
-    trimmed = quote.strip().strip("\"'“”‘’`").strip()
-    trimmed = trimmed.removeprefix("...").removesuffix("...").strip()
-    for candidate in (trimmed, trimmed.rstrip(".")):
-        if normalise(candidate) and normalise(candidate) in normalise(answer):
-            return candidate
-    return None
-
-
-def _check_evidence(parsed: Parsed, answer: str) -> None:
-    for cid, item in parsed.criteria.items():
-        if item.verdict == "not_met":
-            continue
-        found = quote_in_answer(item.evidence, answer)
-        if found is None:
-            parsed.untrusted[cid] = item.evidence
-        else:
-            item.evidence = found
-    for mid, m in parsed.misconceptions.items():
-        found = quote_in_answer(m.evidence, answer)
-        if found is None:
-            parsed.untrusted[mid] = m.evidence
-        else:
-            m.evidence = found
+def output_params(rubric: Rubric, caps: Capabilities) -> dict[str, Any]:
+    """The request's structured-output parameters, as the server kind accepts them."""
+    if caps.output == "json_schema":
+        schema = output_schema(rubric, strict=True)
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "grading", "schema": schema, "strict": True},
+            }
+        }
+    if caps.output == "json_object_schema":  # llama.cpp: schema rides along in extra_body
+        schema = output_schema(rubric)
+        return {"extra_body": {"response_format": {"type": "json_object", "schema": schema}}}
+    if caps.output == "json_object":
+        return {"response_format": {"type": "json_object"}}
+    return {}
 
 
 def rubric_lines(rubric: Rubric) -> tuple[str, str]:
@@ -270,3 +207,13 @@ def rubric_lines(rubric: Rubric) -> tuple[str, str]:
 
 def schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+
+
+def _assistant(raw: str) -> Message:
+    return {"role": "assistant", "content": raw}
+
+
+def _audit(raws: list[str]) -> str:
+    if len(raws) == 1:
+        return raws[0]
+    return "\n".join(f"# attempt {i}\n{r}" for i, r in enumerate(raws, 1))

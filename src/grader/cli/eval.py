@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
+
+from grader.cli.console import err, out
 
 if TYPE_CHECKING:
     from typer._click.core import Context
 
-out = Console()
-err = Console(stderr=True)
+    from grader.evaluation.configs import EvalConfig
+    from grader.evaluation.records import RunSummary
 
 
 class _RunByDefault(TyperGroup):
@@ -80,7 +81,7 @@ def run(
     names = config or [None]  # type: ignore[list-item]
     configs = [load_config(n) for n in names]
     summaries = []
-    extra = {"datasets_dir": datasets_dir} if datasets_dir else {}
+    extra: dict[str, Any] = {"datasets_dir": datasets_dir} if datasets_dir else {}
     for cfg in configs:
         run_dir = _run_dir(out_dir, dataset, cfg.name, sample, len(configs) > 1)
         summaries.append(
@@ -96,7 +97,7 @@ def run(
 
 def _run_one(
     dataset: str,
-    cfg: Any,
+    cfg: EvalConfig,
     run_dir: Path,
     sample: int | None,
     seed: int,
@@ -104,7 +105,7 @@ def _run_one(
     threshold: float,
     n_boot: int,
     folds: int,
-) -> dict[str, Any]:
+) -> RunSummary:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -147,30 +148,29 @@ def _run_one(
     return summary
 
 
-def _print_headline(summary: dict[str, Any], skipped: int) -> None:
+def _print_headline(summary: RunSummary, skipped: int) -> None:
     from rich.table import Table
 
     from grader.evaluation.report import SCORE_HEAD, score_row
 
-    s, c = summary["scores"]["grader"], summary["counts"]
-    table = Table(title=f"{summary['meta']['dataset_name']} / {summary['meta']['config']}")
+    c, meta = summary.counts, summary.meta
+    table = Table(title=f"{meta.dataset_name} / {meta.config}")
     for col in SCORE_HEAD:
         table.add_column(col)
-    table.add_row(*score_row("grader vs human", s))
-    if summary.get("calibrated_cv"):
-        table.add_row(*score_row("+ isotonic (CV)", summary["calibrated_cv"]))
-    if summary.get("ceiling"):
-        table.add_row(*score_row("human ceiling", summary["ceiling"]["human_vs_human"]))
+    table.add_row(*score_row("grader vs human", summary.scores.grader))
+    if summary.calibrated_cv:
+        table.add_row(*score_row("+ isotonic (CV)", summary.calibrated_cv))
+    if summary.ceiling:
+        table.add_row(*score_row("human ceiling", summary.ceiling.human_vs_human))
     out.print(table)
-    labels = summary.get("labels") or {}
-    if "2way" in labels:
-        t = labels["2way"]
-        out.print(f"2-way accuracy {t['accuracy']}, macro-F1 {t['macro_f1']}")
-    p = summary["prefilter"]
+    if summary.labels:
+        t = summary.labels.two_way
+        out.print(f"2-way accuracy {t.accuracy}, macro-F1 {t.macro_f1}")
+    p = summary.prefilter
     out.print(
-        f"{c['answers']} answers ({skipped} resumed from cache): {c['graded']} graded, "
-        f"{c['short_circuited']} short-circuited ({p['errors']} prefilter errors), "
-        f"{c['ungraded']} ungraded; {summary['cost']['seconds_per_answer']:.3f} s/answer"
+        f"{c.answers} answers ({skipped} resumed from cache): {c.graded} graded, "
+        f"{c.short_circuited} short-circuited ({p.errors} prefilter errors), "
+        f"{c.ungraded} ungraded; {summary.cost.seconds_per_answer:.3f} s/answer"
     )
 
 
@@ -225,7 +225,7 @@ def calibrate(
     cal = fit_isotonic(
         [v / 10 for v in raw],
         [v / 10 for v in human],
-        fitted_on=f"{meta['dataset_name']} / {meta['config']} ({meta['config_hash']})",
+        fitted_on=f"{meta.dataset_name} / {meta.config} ({meta.config_hash})",
     )
     cal.save(output)
     err.print(f"wrote {output}: {len(cal.x)} thresholds from {cal.n} graded answers ({cal.name})")
@@ -234,6 +234,6 @@ def calibrate(
 @eval_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of a labelled-dataset line (JSONL)."""
-    from grader.evaluation.datasets import labelled_answer_schema
+    from grader.evaluation.labelled import labelled_answer_schema
 
     sys.stdout.write(json.dumps(labelled_answer_schema(), indent=2) + "\n")

@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from grader.errors import TranscriptError
-from grader.transcripts.parse import EXPECTED, Transcript, Turn, one_line, tidy
+from grader.transcripts.parse.turns import EXPECTED, Transcript, Turn, one_line, tidy
 
 _QUESTION_KEYS = ("question", "question_id", "question_number")
 _NAMES_NO_QUESTION = (
@@ -108,6 +108,7 @@ def request_schema() -> dict[str, Any]:
 
 
 def parse_json(text: str, name: str) -> Transcript:
+    """A JSON transcript; raises TranscriptError saying what is wrong and where."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
