@@ -95,13 +95,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ApiState = app.state.api
     s = state.settings
     t0 = time.perf_counter()
+    owns_grader = state.grader is None  # an injected grader is closed by its owner
     if state.grader is None:
         try:
             state.grader = await asyncio.to_thread(Grader, s)
         except GraderError as exc:
             log.error("start-up failed: %s", exc, extra={"fields": {"code": exc.code}})
             raise
-    grader = state.grader
+    grader: Grader = state.grader
     state.pool = GradingPool(s.api_workers, s.max_queue)
     state.idempotency = IdempotencyStore(s.database, s.idempotency_ttl_hours * 3600)
     state.load_seconds = round(time.perf_counter() - t0, 3)
@@ -112,6 +113,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         state.ready = False
         state.pool.shutdown()
+        state.idempotency.close()
+        if owns_grader:
+            grader.close()
         log.info("stopped")
 
 

@@ -29,7 +29,9 @@ def make_grader() -> Grader:
 
 def ensure_local_model(settings: Settings) -> None:
     """Assemble the embedded judge model on first use, with a progress bar."""
-    if settings.judge == "local" and settings.local_model_path is None:
+    from grader.grading.judges.registry import JudgeSpec
+
+    if JudgeSpec.parse(settings.judge).kind == "local" and settings.local_model_path is None:
         from grader.grading.judges.local.model_files import MODEL_FILE
 
         if not (settings.cache_dir / "models" / MODEL_FILE).exists():

@@ -88,9 +88,8 @@ class Grader:
 
     def _judge_calibration(self) -> str:
         """The judge's probe calibration: a refit must not reuse cached results."""
-        # getattr: FakeJudge and OpenAIJudge do not define `calibration` yet
-        cal = getattr(self.judge, "calibration", None)
-        return str(cal.digest) if cal is not None else ""
+        cal = self.judge.calibration if self.judge else None
+        return cal.digest if cal is not None else ""
 
     @property
     def results(self) -> ResultBuilder:
@@ -140,6 +139,12 @@ class Grader:
         if result.status != "ungraded":  # failures are retried next time, not cached
             self.store.save(key, result)
         return result
+
+    def close(self) -> None:
+        """Release the judge (model, connections) and the result store; grade no more after."""
+        if self.judge is not None:
+            self.judge.close()
+        self.store.close()
 
     # ------------------------------------------------------------------ stages
 
