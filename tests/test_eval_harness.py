@@ -175,7 +175,7 @@ def test_ungraded_answers_are_excluded_and_counted(tmp_path: Path) -> None:
     counts = metrics["counts"]
     assert counts["ungraded"] + counts["short_circuited"] == 10 and counts["graded"] == 0
     assert metrics["scores"]["grader"]["n"] == counts["short_circuited"]
-    assert any("fake judge failure" in k for k in counts["ungraded_reasons"])
+    assert any("(judge_failed)" in k for k in counts["ungraded_reasons"])
 
 
 def test_two_configs_compare_in_one_table_and_calibrate(tmp_path: Path) -> None:

@@ -73,6 +73,11 @@ def grade(g: Grader, fault: str, answer: str = GOOD) -> GradeResult:
     return g.grade("q01-dropout", f"{answer} [[fake:{fault}]]")
 
 
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """What the server log says about failed judge calls (the detail a result leaves out)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "grader.grading.pipeline")
+
+
 # ------------------------------------------------------------------ healthy path
 
 
@@ -135,24 +140,23 @@ def test_500_is_retried(tmp_path: Path, server: FakeOpenAIServer) -> None:
     assert result.status == "graded" and len(server.requests) == 2
 
 
-def test_persistent_500_is_ungraded_with_status_and_url(
-    tmp_path: Path, server: FakeOpenAIServer
+def test_persistent_500_is_ungraded_with_status_and_url_in_the_log(
+    tmp_path: Path, server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = grade(grader(tmp_path, server.url, judge_max_retries=1), "500-always")
     assert result.status == "ungraded" and result.score is None
-    assert "HTTP 500 after 2 attempt(s)" in (result.reason or "")
-    assert server.url in (result.reason or "")
+    assert result.reason == "judge failed: the judge returned an error (judge_failed)"
+    assert "HTTP 500 after 2 attempt(s)" in logged(caplog)
+    assert server.url in logged(caplog)
     assert result.usage.judge_calls == 1
 
 
-def test_persistent_429_reason_suggests_lowering_concurrency(
-    tmp_path: Path, server: FakeOpenAIServer
+def test_persistent_429_log_suggests_lowering_concurrency(
+    tmp_path: Path, server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = grade(grader(tmp_path, server.url, judge_max_retries=0), "429-always")
     assert result.status == "ungraded"
-    assert "HTTP 429" in (result.reason or "") and "GRADER_JUDGE_CONCURRENCY" in (
-        result.reason or ""
-    )
+    assert "HTTP 429" in logged(caplog) and "GRADER_JUDGE_CONCURRENCY" in logged(caplog)
 
 
 def test_one_timeout_is_retried(tmp_path: Path, server: FakeOpenAIServer) -> None:
@@ -161,7 +165,7 @@ def test_one_timeout_is_retried(tmp_path: Path, server: FakeOpenAIServer) -> Non
 
 
 def test_persistent_timeout_is_ungraded_naming_the_setting(
-    tmp_path: Path, server: FakeOpenAIServer
+    tmp_path: Path, server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     t = time.perf_counter()
     result = grade(
@@ -169,8 +173,9 @@ def test_persistent_timeout_is_ungraded_naming_the_setting(
     )
     assert time.perf_counter() - t < 2.9  # gave up before the server answered (hang=3 s)
     assert result.status == "ungraded"
-    assert "did not answer within 0.5 s" in (result.reason or "")
-    assert "GRADER_JUDGE_TIMEOUT" in (result.reason or "")
+    assert result.reason == "judge failed: the judge did not answer in time (judge_timeout)"
+    assert "did not answer within 0.5 s" in logged(caplog)
+    assert "GRADER_JUDGE_TIMEOUT" in logged(caplog)
 
 
 def free_port() -> int:
@@ -180,12 +185,15 @@ def free_port() -> int:
         return port
 
 
-def test_unreachable_server_is_ungraded_naming_the_url(tmp_path: Path) -> None:
+def test_unreachable_server_is_ungraded_the_log_naming_the_url(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     result = grade(grader(tmp_path, url, judge_max_retries=0), "ok")
     assert result.status == "ungraded"
-    assert f"cannot reach the judge server at {url}" in (result.reason or "")
-    assert "GRADER_JUDGE_BASE_URL" in (result.reason or "")
+    assert result.reason == "judge failed: judge server unreachable (judge_unreachable)"
+    assert f"cannot reach the judge server at {url}" in logged(caplog)
+    assert "GRADER_JUDGE_BASE_URL" in logged(caplog)
 
 
 # ------------------------------------------------------------------ reply faults (structured)
@@ -200,14 +208,19 @@ def test_unreachable_server_is_ungraded_naming_the_url(tmp_path: Path) -> None:
         ("wrong-ids", "no verdict for rubric point(s) random-zeroing"),
     ],
 )
-def test_invalid_reply_is_reasked_then_ungraded_with_the_reason(
-    tmp_path: Path, server: FakeOpenAIServer, fault: str, reason: str
+def test_invalid_reply_is_reasked_then_ungraded_with_the_reason_in_the_log(
+    tmp_path: Path,
+    server: FakeOpenAIServer,
+    fault: str,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     result = grade(grader(tmp_path, server.url, judge_max_reasks=2), fault)
     assert result.status == "ungraded" and result.score is None
-    assert "judge output still invalid after 3 attempt(s)" in (result.reason or "")
-    assert reason in (result.reason or "")
-    assert "last reply:" in (result.reason or "")
+    assert result.reason == "judge failed: the judge's reply was not valid (judge_bad_output)"
+    assert "judge output still invalid after 3 attempt(s)" in logged(caplog)
+    assert reason in logged(caplog)
+    assert "last reply:" in logged(caplog)
     assert len(server.requests) == 3 and result.usage.judge_calls == 3
     assert result.usage.prompt_tokens > 0  # what the failure cost is recorded
     # the re-ask quotes the problem back to the model
@@ -279,11 +292,12 @@ def test_evidence_fixed_after_the_reask_is_trusted(
 
 @pytest.mark.parametrize("fault", ["empty", "garbage"])
 def test_checklist_probe_without_yes_or_no_is_ungraded(
-    tmp_path: Path, server: FakeOpenAIServer, fault: str
+    tmp_path: Path, server: FakeOpenAIServer, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     result = grade(grader(tmp_path, server.url, judge_style="checklist"), fault)
     assert result.status == "ungraded"
-    assert "no yes/no answer" in (result.reason or "")
+    assert (result.reason or "").endswith("(judge_bad_output)")
+    assert "no yes/no answer" in logged(caplog)
 
 
 def test_checklist_without_logprobs_reads_the_word(
@@ -314,10 +328,12 @@ def test_llama_cpp_server_is_detected_and_its_quirks_respected(tmp_path: Path) -
         assert body["messages"][0]["role"] == "system"
 
 
-def test_openai_style_requests_against_llama_cpp_fail_visibly(tmp_path: Path) -> None:
+def test_openai_style_requests_against_llama_cpp_fail_visibly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with FakeOpenAIServer(flavour="llama-cpp") as srv:
         result = grade(grader(tmp_path, srv.url, judge_server="openai", judge_max_retries=0), "ok")
-    assert result.status == "ungraded" and "HTTP 500" in (result.reason or "")
+    assert result.status == "ungraded" and "HTTP 500" in logged(caplog)
 
 
 def test_openai_kind_sends_strict_json_schema_and_developer_role(

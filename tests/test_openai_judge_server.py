@@ -157,7 +157,7 @@ def test_structured_grade_is_graded_or_ungraded_with_reason(
             assert v.evidence is None or v.evidence.lower() in GOOD.lower()
     else:
         assert result.score is None
-        assert (result.reason or "").startswith("judge failed: judge output still invalid")
+        assert result.reason == "judge failed: the judge's reply was not valid (judge_bad_output)"
 
 
 def test_structured_reply_follows_the_schema_sent_in_extra_body(

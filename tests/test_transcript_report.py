@@ -119,3 +119,60 @@ def test_report_file_names(tmp_path: Path, report: TranscriptReport) -> None:
     out = tmp_path / "r.html"
     out.write_text(render(report, "html"), encoding="utf-8")
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+MD_ATTACK = (
+    "Dropout randomly zeroes activations during training.\n"
+    "![x](https://host/t.png)\n"
+    "[x](javascript:alert(1))\n"
+    "<img src=x onerror=alert(1)>\n"
+    "# Heading from the answer\n"
+    "Setext heading from the answer\n"
+    "---\n"
+    "```\n"
+    "fenced from the answer"
+)
+
+
+@pytest.fixture(scope="module")
+def md_attack(tmp_path_factory: pytest.TempPathFactory) -> str:
+    s = Settings(
+        bank_dir=TINY_BANK, cache_dir=tmp_path_factory.mktemp("c"), embedder="fake", judge="fake"
+    )
+    grader = Grader(s, embedder=FakeEmbedder(), judge=FakeJudge(), store=ResultStore(":memory:"))
+    transcript = {
+        "candidate": {"name": "[Eve](javascript:alert(3))"},
+        "turns": [
+            {"question": "![q](https://host/q.png)\n# asked heading", "answer": "no"},
+            {"question_id": "q01-dropout", "answer": MD_ATTACK},
+        ],
+    }
+    report = grade_transcript(grader, parse_transcript(json.dumps(transcript).encode()))
+    return render(report, "md")
+
+
+def test_markdown_answer_forms_no_image_link_or_html(md_attack: str) -> None:
+    assert "![x](" not in md_attack and "](https://host/t.png)" not in md_attack
+    assert "](javascript:" not in md_attack and "![q](" not in md_attack
+    assert "<img" not in md_attack and "&lt;img src=x" in md_attack
+
+
+def test_markdown_answer_lines_start_no_heading_or_block(md_attack: str) -> None:
+    lines = md_attack.splitlines()
+    quoted = [line[2:] for line in lines if line.startswith("> ")]
+    assert "\\# Heading from the answer" in quoted
+    assert "\\---" in quoted and "\\`\\`\\`" in quoted
+    assert not [line for line in lines if "from the answer" in line and line.startswith("#")]
+    assert not [q for q in quoted if re.match(r"\s*(#|-{3}|`{3}|<)", q)]
+
+
+def test_markdown_report_renders_no_image_link_html_or_heading_from_the_transcript(
+    md_attack: str,
+) -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(md_attack)
+    tags = parsed(html).tags
+    assert not [t for t, _ in tags if t in ("img", "a", "script", "pre", "code", "hr")]
+    headings = re.findall(r"<h\d>(.*?)</h\d>", html)
+    assert not [h for h in headings if "from the answer" in h or "<img" in h]
+    assert "Heading from the answer" in html and "javascript:alert(1)" in html  # as text

@@ -116,7 +116,7 @@ def test_rollup_arithmetic(bank: Path, tmp_path: Path) -> None:
         "Missed: Names max pooling or average pooling as a kind of pooling.",
     ]
     assert [(r.item, r.question_id) for r in report.review] == [(4, "q03-attention")]
-    assert "scripted judge failure" in report.review[0].reasons[0]
+    assert "judge failed: the judge returned an error (judge_failed)" in report.review[0].reasons[0]
     assert report.items[5].skip_code == "unknown_question"
     assert "q99-nonexistent" in (report.items[5].reason or "")
     assert seen[0] == (0, 3) and seen[-1] == (3, 3) and len(seen) == 4

@@ -148,7 +148,12 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             v = v.strip()
             if v.startswith("["):
-                return json.loads(v)
+                try:
+                    return json.loads(v)
+                except json.JSONDecodeError:
+                    raise ValueError(
+                        'expected comma-separated keys (k1,k2) or a JSON list (["k1", "k2"])'
+                    ) from None
             return [k.strip() for k in v.split(",") if k.strip()]
         return v
 
@@ -341,6 +346,10 @@ class ApiSettings(_Group):
     max_answer_chars: int
 
 
+# Settings whose values never appear in an error message or a log line.
+SECRET_SETTINGS = frozenset({"api_keys", "grade_only_keys", "judge_api_key"})
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; raise ConfigError naming each bad variable."""
     try:
@@ -349,7 +358,9 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for e in exc.errors():
             name = "GRADER_" + "_".join(str(p) for p in e["loc"]).upper()
-            lines.append(f"{name}: {e['msg']}, got {e.get('input')!r}")
+            secret = bool(e["loc"]) and e["loc"][0] in SECRET_SETTINGS
+            got = "<redacted>" if secret else repr(e.get("input"))
+            lines.append(f"{name}: {e['msg']}, got {got}")
         raise ConfigError("invalid settings:\n" + "\n".join(lines)) from None
 
 

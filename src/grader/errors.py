@@ -28,7 +28,11 @@ what to report to whom::
         ├── ModelUnavailableError      model files missing or corrupt
         └── JudgeError                 the judge failed for one answer
             ├── JudgeTimeoutError
+            ├── JudgeUnreachableError  no connection to the judge server
             └── JudgeOutputError       unparseable / invalid judge output
+
+A ``JudgeError``'s message is for the server log (it may name the judge URL and quote
+its reply); clients see only its ``code`` and ``summary``.
 """
 
 from __future__ import annotations
@@ -160,6 +164,7 @@ class ModelUnavailableError(BackendError):
 
 class JudgeError(BackendError):
     code = "judge_failed"
+    summary = "the judge returned an error"  # what a client may see: no URL, no reply
 
     # What the failed attempt cost and said (set by remote judges; 0 / None otherwise).
     calls: int = 0
@@ -171,7 +176,14 @@ class JudgeError(BackendError):
 
 class JudgeTimeoutError(JudgeError):
     code = "judge_timeout"
+    summary = "the judge did not answer in time"
+
+
+class JudgeUnreachableError(JudgeError):
+    code = "judge_unreachable"
+    summary = "judge server unreachable"
 
 
 class JudgeOutputError(JudgeError):
     code = "judge_bad_output"
+    summary = "the judge's reply was not valid"

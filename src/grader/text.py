@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -173,3 +174,65 @@ def reads_as_term_list(text: str) -> bool:
         and sum(1 for n in items if n <= 3) >= 0.7 * len(items)
         and not re.search(r"[{}=<>]|\w\(", text)
     )
+
+
+# --------------------------------------------------------------------------- untrusted JSON
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_INT_DIGITS = 64  # far beyond any id; int() itself refuses 4,300 digits
+# Metadata a caller sends along (API ``metadata``, a transcript's candidate and extra keys):
+# echoed back and stored, never scored.  Checked before any work is done.
+METADATA_MAX_DEPTH = 8  # {"a": {"b": 1}} nests 2 levels
+METADATA_MAX_BYTES = 16_384  # serialised as UTF-8 JSON
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """``text`` safe to quote in a message: lone surrogates escaped, cut at ``limit``."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True for text holding a lone UTF-16 surrogate (JSON's ``"\\ud800"``): not valid UTF-8."""
+    return _SURROGATE.search(text) is not None
+
+
+@dataclass(frozen=True)
+class JsonProblem:
+    """What is wrong in a decoded JSON value and where (``metadata.a[2]``)."""
+
+    where: str
+    message: str
+    encoding: bool = False  # a lone surrogate, rather than a limit
+
+
+_SURROGATE_FIX = "holds a lone surrogate (such as \\ud800): send valid Unicode text"
+
+
+def json_problem(value: object, path: str, *, max_depth: int) -> JsonProblem | None:
+    """The first problem found in a decoded JSON value, or None.
+
+    Problems: a lone surrogate in a key or a string, nesting deeper than
+    ``max_depth`` containers, an integer over 64 digits, NaN or Infinity (not JSON).
+    Iterative, so any depth is safe to check.
+    """
+    stack: list[tuple[object, str, int]] = [(value, path, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, str) and has_lone_surrogate(node):
+            return JsonProblem(where, _SURROGATE_FIX, encoding=True)
+        if isinstance(node, int) and not isinstance(node, bool):
+            if abs(node) >= 10**_MAX_INT_DIGITS:
+                return JsonProblem(where, "is a number over 64 digits: send a shorter one")
+        elif isinstance(node, float) and not math.isfinite(node):
+            return JsonProblem(where, "is NaN or Infinity, not JSON: send a number or null")
+        elif isinstance(node, dict | list):
+            if depth >= max_depth:
+                return JsonProblem(where, f"nests deeper than {max_depth} levels: flatten it")
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in items:
+                if isinstance(key, str) and has_lone_surrogate(key):
+                    return JsonProblem(f"{where}.{shown(key)}", "(a key) " + _SURROGATE_FIX, True)
+                inner = f"{where}.{shown(key)}" if isinstance(key, str) else f"{where}[{key}]"
+                stack.append((child, inner, depth + 1))
+    return None

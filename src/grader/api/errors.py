@@ -16,7 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from grader.api.schemas import ErrorBody, FieldProblem
+from grader.api.schemas import (
+    BAD_ENCODING,
+    METADATA_LIMIT,
+    ErrorBody,
+    FieldProblem,
+)
 from grader.errors import (
     AnswerTooLargeError,
     AuthError,
@@ -34,6 +39,7 @@ from grader.errors import (
     UnsupportedMediaError,
     UserError,
 )
+from grader.text import METADATA_MAX_DEPTH, shown
 
 # Most specific class first: the first match in the MRO wins.
 _STATUS: dict[type[GraderError], int] = {
@@ -82,10 +88,15 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     rid = request.scope.get("state", {}).get("request_id")
-    error: dict[str, Any] = {"code": code, "message": message, "request_id": rid}
+    error: dict[str, Any] = {"code": code, "message": _utf8(message), "request_id": rid}
     if fields:
-        error["fields"] = [f.model_dump() for f in fields]
+        error["fields"] = [{"field": _utf8(f.field), "message": _utf8(f.message)} for f in fields]
     return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def _utf8(text: str) -> str:
+    """``text`` with any lone surrogate escaped, so the response can be encoded."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -119,7 +130,7 @@ async def _grader_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc)
+    return ".".join(shown(str(p), 80) for p in loc)  # an unknown key may be any text
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -145,9 +156,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
                 ": send JSON with the header 'Content-Type: application/json'"
             ),
         )
+    encoding = [e for e in errors if e.get("type") in _ENCODING_TYPES]
+    if encoding:  # a lone surrogate ("\ud800") in a string: 400 bad_encoding, naming the field
+        errors, status, code = encoding, 400, BadEncodingError.code
+    else:
+        status, code = 422, InvalidRequestError.code
     fields = [FieldProblem(field=_location(e["loc"]), message=_explain(e)) for e in errors]
     summary = "; ".join(f"{f.field}: {f.message}" for f in fields)
-    return error_response(request, 422, InvalidRequestError.code, summary, fields)
+    return error_response(request, status, code, summary, fields)
+
+
+# pydantic's own type for a string it cannot encode, and the request validators' types
+_ENCODING_TYPES = {"string_unicode", BAD_ENCODING}
+_OWN_TYPES = {BAD_ENCODING, METADATA_LIMIT}
 
 
 def _explain(error: Any) -> str:
@@ -161,6 +182,11 @@ def _explain(error: Any) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field: check the spelling (see /docs for the fields)"
+    if kind == "string_unicode":
+        what = "a key of the body" if loc == ("body",) else "the text"
+        return f"{what} holds a lone surrogate (such as \\ud800): send valid Unicode text"
+    if kind in _OWN_TYPES:  # the message names the fix; the input may be huge or deep
+        return str(error.get("msg"))
     got = error.get("input")
     shown = json.dumps(got, default=str)[:80] if not isinstance(got, bytes) else "bytes"
     msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
@@ -185,6 +211,21 @@ def _bad_encoding() -> BadEncodingError:
     )
 
 
+def _unparsed(cause: BaseException | None) -> GraderError:
+    """Why JSON that json.loads refused beyond its syntax could not be read."""
+    if isinstance(cause, RecursionError):
+        return InvalidRequestError(
+            f"the body nests too deeply to read: metadata may nest at most {METADATA_MAX_DEPTH} "
+            "levels (and transcripts a few more): flatten it"
+        )
+    if isinstance(cause, ValueError) and "digits" in str(cause):  # int() of 4,300+ digits
+        return InvalidRequestError(
+            "the body holds a number with thousands of digits: question_number takes a bank "
+            "number such as 1, and metadata numbers may have at most 64 digits"
+        )
+    return InvalidJsonError("the body could not be parsed: send JSON")
+
+
 def _as_error(request: Request, exc: GraderError) -> JSONResponse:
     return error_response(request, status_for(exc), exc.code, str(exc))
 
@@ -197,7 +238,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(cause, UnicodeDecodeError):
         return _as_error(request, _bad_encoding())
     if exc.status_code == 400:
-        return _as_error(request, InvalidJsonError("the body could not be parsed: send JSON"))
+        return _as_error(request, _unparsed(cause))
     if exc.status_code == 404:
         msg = f"no route {request.method} {request.url.path}: see /docs for the endpoints"
         return error_response(request, 404, "not_found", msg)

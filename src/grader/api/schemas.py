@@ -7,11 +7,18 @@ is the library's ``GradeResult`` plus the caller's own ``candidate_id`` and
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from grader.models import Criterion, GradeResult, Misconception, Question
+from grader.text import METADATA_MAX_BYTES, METADATA_MAX_DEPTH, has_lone_surrogate, json_problem
+
+# Error types of the request validators below (see api/errors.py).
+BAD_ENCODING = "bad_encoding"
+METADATA_LIMIT = "metadata_limit"
 
 GOOD_ANSWER = (
     "Dropout randomly sets a fraction of activations to zero during training, at every step. "
@@ -54,8 +61,45 @@ class GradeBody(BaseModel):
         default=None, max_length=200, description="Your id for the candidate; echoed back."
     )
     metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Anything you want echoed back; never used to score."
+        default_factory=dict,
+        description=f"Anything you want echoed back; never used to score. At most "
+        f"{METADATA_MAX_DEPTH} levels deep and {METADATA_MAX_BYTES:,} bytes as JSON.",
     )
+
+    @field_validator("question_id", "answer", "candidate_id", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: Any) -> Any:
+        if isinstance(value, str) and has_lone_surrogate(value):
+            raise PydanticCustomError(
+                BAD_ENCODING, "holds a lone surrogate (such as \\ud800): send valid Unicode text"
+            )
+        return value
+
+    @field_validator("question_number", mode="before")
+    @classmethod
+    def _json_integer(cls, value: Any) -> Any:
+        # JSON Schema's integer (1 or 1.0), not pydantic's lax int: true or "1" is no number
+        if isinstance(value, bool | str):
+            raise PydanticCustomError("int_type", "must be a JSON integer such as 1")
+        return value
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _bounded_metadata(cls, value: Any) -> Any:
+        problem = json_problem(value, "metadata", max_depth=METADATA_MAX_DEPTH)
+        if problem is not None:
+            kind = BAD_ENCODING if problem.encoding else METADATA_LIMIT
+            raise PydanticCustomError(
+                kind, "{where} {what}", {"where": problem.where, "what": problem.message}
+            )
+        size = len(json.dumps(value, ensure_ascii=False).encode())
+        if size > METADATA_MAX_BYTES:
+            raise PydanticCustomError(
+                METADATA_LIMIT,
+                "metadata is {size} bytes as JSON, over the limit of {limit}: send less",
+                {"size": f"{size:,}", "limit": f"{METADATA_MAX_BYTES:,}"},
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_question(self) -> GradeBody:

@@ -167,9 +167,11 @@ class Grader:
             judged = self.judge.judge(pre.judge_request(question, cleaned))
         except JudgeError as exc:
             seconds["judge"] = round(time.perf_counter() - t, 4)
+            # The detail (URL, the judge's reply) is for the server log; the result gets a code.
+            log.warning("judge failed on %s (%s): %s", question.id, exc.code, exc)
             return results.ungraded(
                 Subject.of(question),
-                f"judge failed: {exc}",
+                f"judge failed: {exc.summary} ({exc.code})",
                 pre=pre,
                 injections=injections,
                 usage=_failed_usage(exc, seconds),

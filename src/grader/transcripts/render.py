@@ -3,13 +3,16 @@
 JSON is the machine-readable truth (``model_dump_json``).  Markdown and HTML are
 views of it.  Answers are untrusted text: every string that came from the
 transcript is HTML-escaped (Markdown too, since Markdown viewers render inline
-HTML), and the HTML page carries a Content-Security-Policy that forbids scripts
-and any external request, so even a missed escape could not run code or leak
-data.  The page needs nothing else: inline CSS, bars as sized ``<div>`` and SVG.
+HTML; there it is also backslash-escaped so it cannot form a link, an image, code,
+emphasis or a heading, and an answer's lines stay inside their quote), and the HTML
+page carries a Content-Security-Policy that forbids scripts and any external
+request, so even a missed escape could not run code or leak data.  The page needs
+nothing else: inline CSS, bars as sized ``<div>`` and SVG.
 """
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Literal
 
@@ -59,9 +62,19 @@ def _title(item: ItemReport) -> str:
 # --------------------------------------------------------------------------- Markdown
 
 
+_MD_INLINE = re.compile(r"[\\`*_{}\[\]()#!|~]")  # links, images, code, emphasis, headings, tables
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+\.)")  # lists and setext underlines
+
+
 def _md(text: object) -> str:
-    """Untrusted text for Markdown: no HTML, no table breaks."""
-    return escape(str(text), quote=False).replace("|", "\\|")
+    """Untrusted text for one line of Markdown: no HTML, no Markdown syntax, no line breaks."""
+    flat = " ".join(str(text).splitlines())
+    return _MD_INLINE.sub(r"\\\g<0>", escape(flat, quote=False))
+
+
+def _md_line(line: str) -> str:
+    """One line of an untrusted block (an answer) for a ``> `` quote: nothing starts a block."""
+    return _MD_LINE_START.sub(lambda m: f"{m[1]}{m[2][:-1]}\\{m[2][-1]}", _md(line))
 
 
 def render_markdown(report: TranscriptReport) -> str:
@@ -104,7 +117,10 @@ def _md_item(i: ItemReport) -> list[str]:
     out.append(f"*Status:* {i.status}" + (f" — {_md(i.reason)}" if i.reason else ""))
     out += [
         "",
-        *(f"> {_md(line)}" if line else ">" for line in (i.answer or "(no answer)").split("\n")),
+        *(
+            f"> {_md_line(line)}" if line else ">"
+            for line in (i.answer or "(no answer)").splitlines()
+        ),
     ]
     if i.result and i.result.feedback:
         fb = i.result.feedback

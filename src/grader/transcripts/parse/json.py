@@ -10,6 +10,7 @@ words), ``question_id`` or ``question_number``, and carries the ``answer``
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import (
@@ -25,6 +26,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from grader.errors import TranscriptError
+from grader.text import METADATA_MAX_BYTES, METADATA_MAX_DEPTH, json_problem, shown
 from grader.transcripts.parse.turns import EXPECTED, Transcript, Turn, one_line, tidy
 
 _QUESTION_KEYS = ("question", "question_id", "question_number")
@@ -107,15 +109,58 @@ def request_schema() -> dict[str, Any]:
     return out
 
 
+# A transcript nests 3 levels ({"turns": [{...}]}); metadata and candidate get the API's 8 more.
+MAX_DEPTH = 3 + METADATA_MAX_DEPTH
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _bounded_int(digits: str) -> int:
+    # int() of 4,300+ digits raises; 66 characters still tell json_problem the number is too long
+    return int(digits[:66])
+
+
+def _too_deep(text: str, name: str) -> TranscriptError:
+    """For JSON too deep for json.loads: name the top-level key that nests too deeply."""
+    depth, key = 0, "a turn"
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                break
+        elif token in ("]", "}"):
+            depth -= 1
+        elif depth == 1 and text.startswith("{"):
+            key = shown(token)  # the last string at the top level before a deep value: its key
+    return TranscriptError(f"{name}: {key} nests deeper than {MAX_DEPTH} levels: flatten it")
+
+
+def _check_metadata(data: object, name: str) -> None:
+    problem = json_problem(data, "$", max_depth=MAX_DEPTH)
+    if problem is not None:
+        raise TranscriptError(f"{name}: {problem.where} {problem.message}")
+    if isinstance(data, dict):
+        meta = {k: v for k, v in data.items() if k != "turns"}
+        size = len(json.dumps(meta, ensure_ascii=False).encode())
+        if size > METADATA_MAX_BYTES:
+            raise TranscriptError(
+                f'{name}: the candidate and other keys besides "turns" are {size:,} bytes as '
+                f"JSON, over the limit of {METADATA_MAX_BYTES:,}: send less metadata"
+            )
+
+
 def parse_json(text: str, name: str) -> Transcript:
     """A JSON transcript; raises TranscriptError saying what is wrong and where."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         raise TranscriptError(
             f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): "
             f"{EXPECTED}"
         ) from None
+    except RecursionError:
+        raise _too_deep(text.lstrip(), name) from None
+    _check_metadata(data, name)
     if isinstance(data, dict) and not isinstance(data.get("turns"), list):
         raise TranscriptError(f'{name} has no "turns" list: {EXPECTED}')
     if not isinstance(data, dict | list):

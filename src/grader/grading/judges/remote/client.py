@@ -14,13 +14,20 @@ All the fixed numbers of the remote judge live here; the tunable ones are settin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import openai
 
-from grader.errors import ConfigError, JudgeError, JudgeOutputError, JudgeTimeoutError
+from grader.errors import (
+    ConfigError,
+    JudgeError,
+    JudgeOutputError,
+    JudgeTimeoutError,
+    JudgeUnreachableError,
+)
 from grader.grading.judges.remote.capabilities import Capabilities, ServerKind, kind_from_owners
 from grader.grading.judges.remote.runtime import semaphore
 
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 CONNECT_TIMEOUT_S = 5.0  # connecting takes at most this long, whatever GRADER_JUDGE_TIMEOUT says
 PING_TIMEOUT_S = 3.0  # the readiness ping (GET /models, no retry) waits at most this long
-RAW_EXCERPT_CHARS = 300  # start of the last reply quoted in an ungraded reason
+RAW_EXCERPT_CHARS = 300  # start of the last reply quoted in a JudgeError (server log only)
 NO_KEY = "not-needed"  # local servers ignore the key, the SDK insists on one
 
 
@@ -67,8 +74,25 @@ def cost_usd(
     return None
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced: ``http://***@host/...``."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
 def api_error(exc: openai.APIError, url: str, model: str, settings: JudgeSettings) -> JudgeError:
-    """The JudgeError for a failed request: what happened, where, and which setting to change."""
+    """The JudgeError for a failed request: what happened, where, and which setting to change.
+
+    Its message is for the server log: URL credentials are redacted, the reply is quoted.
+    """
+    err = _api_error(exc, redact(url), model, settings)
+    err.args = (redact(str(err)),)
+    return err
+
+
+def _api_error(exc: openai.APIError, url: str, model: str, settings: JudgeSettings) -> JudgeError:
     s = settings
     attempts = s.judge_max_retries + 1
     if isinstance(exc, openai.APITimeoutError):
@@ -78,7 +102,7 @@ def api_error(exc: openai.APIError, url: str, model: str, settings: JudgeSetting
         )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
-        return JudgeError(
+        return JudgeUnreachableError(
             f"cannot reach the judge server at {url} ({type(cause).__name__}: {cause}); "
             "is it running? Check GRADER_JUDGE_BASE_URL"
         )
@@ -106,7 +130,7 @@ def base_url(provider: str, configured: str | None) -> str:
         url = configured.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"GRADER_JUDGE_BASE_URL={configured!r} is not an http(s) URL; "
+                f"GRADER_JUDGE_BASE_URL={redact(configured)!r} is not an http(s) URL; "
                 "expected e.g. http://127.0.0.1:8000/v1"
             )
         return url
@@ -138,6 +162,7 @@ class ChatClient:
     ) -> None:
         self.settings = settings
         self.url = url
+        self.shown_url = redact(url)  # the URL for messages and logs
         self.model = model
         self._sdk = openai.AsyncOpenAI(
             api_key=key,
@@ -179,7 +204,7 @@ class ChatClient:
             choice.message  # noqa: B018 - an answer without a message is unusable
         except (AttributeError, IndexError, TypeError):
             raise JudgeOutputError(
-                f"the judge server at {self.url} returned no completion: "
+                f"the judge server at {self.shown_url} returned no completion: "
                 f"{str(response)[:RAW_EXCERPT_CHARS]!r}"
             ) from None
         tally.add(getattr(response, "usage", None))
@@ -207,7 +232,7 @@ class ChatClient:
             await sdk.models.list()
         except openai.APITimeoutError:
             raise JudgeError(
-                f"the judge server at {self.url} did not answer GET /models within "
+                f"the judge server at {self.shown_url} did not answer GET /models within "
                 f"{PING_TIMEOUT_S:g} s; is it overloaded or hung? Check GRADER_JUDGE_BASE_URL"
             ) from None
         except openai.AuthenticationError as exc:
@@ -215,7 +240,7 @@ class ChatClient:
         except openai.APIStatusError as exc:
             if exc.status_code >= 500:
                 raise JudgeError(
-                    f"the judge server at {self.url} answered GET /models with HTTP "
+                    f"the judge server at {self.shown_url} answered GET /models with HTTP "
                     f"{exc.status_code}: {str(exc.message)[:RAW_EXCERPT_CHARS]}; check the "
                     "server's log"
                 ) from exc
