@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from grader.errors import ConfigError
+from grader.models import FeedbackLevel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +136,16 @@ class Settings(BaseSettings):
         default_factory=list, description="Keys that may only POST /v1/grade."
     )
     expose_reference: bool = True
-    expose_rubric: bool = Field(default=True, description="Show criteria in GET /v1/questions.")
+    expose_rubric: bool = Field(
+        default=True,
+        description="Show criteria in GET /v1/questions; false caps every feedback level at hints.",
+    )
+    feedback_level: FeedbackLevel = Field(
+        default="full", description="What full keys and the open API see of a grade."
+    )
+    grade_only_feedback_level: FeedbackLevel = Field(
+        default="hints", description="What grade-only keys see of a grade."
+    )
     log_answers: bool = False
     max_queue: int = Field(default=64, ge=1)
     api_workers: int = Field(default=2, ge=1, description="Threads grading API requests.")
@@ -244,6 +254,8 @@ OPERATIONAL = frozenset(
         "grade_only_keys",
         "expose_reference",
         "expose_rubric",
+        "feedback_level",  # a view of the grade, applied when it is sent
+        "grade_only_feedback_level",
         "log_answers",
         "max_queue",
         "api_workers",
@@ -339,6 +351,8 @@ class ApiSettings(_Group):
     grade_only_keys: list[str]
     expose_reference: bool
     expose_rubric: bool
+    feedback_level: FeedbackLevel
+    grade_only_feedback_level: FeedbackLevel
     log_answers: bool
     max_queue: int
     api_workers: int

@@ -11,6 +11,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 Verdict = Literal["met", "partial", "not_met"]
 Status = Literal["graded", "short_circuited", "ungraded"]
 Level = Literal["excellent", "good", "partial", "weak", "none"]
+FeedbackLevel = Literal["full", "hints", "score"]  # what a caller sees of a grade (api/policy.py)
 
 
 class _Strict(BaseModel):

@@ -8,6 +8,7 @@ Modules, one concern each::
     errors.py       GraderError / validation errors -> {"error": {"code", "message"}}
     pool.py         bounded thread pool for CPU-bound grading (503 + Retry-After when full)
     idempotency.py  stored responses for Idempotency-Key (SQLite, next to the result cache)
+    policy.py       feedback levels (full / hints / score): the view of a grade a key may see
     telemetry.py    Prometheus metrics of one app (the collectors)
     metrics.py      GET /metrics
     grade.py        POST /v1/grade

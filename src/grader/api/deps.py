@@ -24,11 +24,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from grader.api.idempotency import IdempotencyStore
+from grader.api.policy import feedback_level
 from grader.api.pool import GradingPool
 from grader.api.telemetry import Metrics
 from grader.config import Settings
 from grader.errors import AuthError, BadEncodingError, ForbiddenError, ModelUnavailableError
 from grader.grading.pipeline import Grader
+from grader.models import FeedbackLevel
 from grader.transcripts.jobs import JobRunner
 
 
@@ -138,5 +140,17 @@ async def require_read_key(settings: SettingsDep, creds: Credentials) -> str:
     return _check(settings, creds, grade=False)
 
 
+async def get_feedback_level(settings: SettingsDep, creds: Credentials) -> FeedbackLevel:
+    """The caller's feedback level (api/policy.py); the key itself is checked by ``GradeKey``."""
+    key = creds.credentials if creds is not None else ""
+    grade_only = (
+        bool(key)
+        and not _matches(key, settings.api_keys)
+        and _matches(key, settings.grade_only_keys)
+    )
+    return feedback_level(settings.api, grade_only=grade_only)
+
+
 GradeKey = Annotated[str, Depends(require_grade_key)]
+FeedbackLevelDep = Annotated[FeedbackLevel, Depends(get_feedback_level)]
 ReadKey = Annotated[str, Depends(require_read_key)]

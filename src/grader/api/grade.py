@@ -15,9 +15,18 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from grader.api.deps import ApiState, GradeKey, GraderDep, PoolDep, StateDep, require_utf8_body
+from grader.api.deps import (
+    ApiState,
+    FeedbackLevelDep,
+    GradeKey,
+    GraderDep,
+    PoolDep,
+    StateDep,
+    require_utf8_body,
+)
 from grader.api.errors import error_responses
 from grader.api.idempotency import fingerprint, scoped_key
+from grader.api.policy import redact_result
 from grader.api.pool import GradingPool
 from grader.api.schemas import GOOD_ANSWER, GRADE_EXAMPLE, GradeBody, GradeResponse
 from grader.errors import IdempotencyConflictError, OverloadedError
@@ -80,6 +89,7 @@ IdempotencyKey = Annotated[
 async def grade(
     request: Request,
     _key: GradeKey,
+    level: FeedbackLevelDep,
     state: StateDep,
     grader: GraderDep,
     pool: PoolDep,
@@ -93,6 +103,9 @@ async def grade(
     else:
         payload, replayed = await _idempotent(call, scoped_key(_key, idempotency_key))
     headers = {"Idempotent-Replayed": "true"} if replayed else None
+    if level != "full":  # the full result is stored; the caller sees its level's view
+        full = GradeResponse.model_validate_json(payload)
+        payload = redact_result(full, submission.question, level).model_dump_json()
     return Response(payload, media_type="application/json", headers=headers)
 
 

@@ -24,8 +24,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from grader.api.deps import ApiState, GradeKey, GraderDep, StateDep
+from grader.api.deps import ApiState, FeedbackLevelDep, GradeKey, GraderDep, StateDep
 from grader.api.errors import error_response, error_responses
+from grader.api.policy import redact_report
 from grader.api.schemas import ErrorBody
 from grader.errors import (
     InvalidRequestError,
@@ -34,6 +35,7 @@ from grader.errors import (
     UnknownJobError,
     UnsupportedMediaError,
 )
+from grader.models import FeedbackLevel
 from grader.transcripts.grade import make_plan
 from grader.transcripts.jobs import Job, JobRunner, JobStatus, JobStore
 from grader.transcripts.parse import parse_transcript, request_schema
@@ -257,7 +259,7 @@ def _owned(state: ApiState, job_id: str, principal: str) -> Job:
     responses={404: _NOT_FOUND, **error_responses(401)},
 )
 async def get_job(
-    request: Request, job_id: JobId, principal: GradeKey, state: StateDep
+    request: Request, job_id: JobId, principal: GradeKey, level: FeedbackLevelDep, state: StateDep
 ) -> Response:
     try:
         job = await run_in_threadpool(_owned, state, job_id, principal)
@@ -265,6 +267,8 @@ async def get_job(
         return error_response(request, 404, exc.code, str(exc))
     store = _runner(state).store
     report = await run_in_threadpool(store.report, job_id) if job.status == "done" else None
+    if report is not None:
+        report = _at_level(state, report, level)
     return Response(_view(job, report).model_dump_json(), media_type="application/json")
 
 
@@ -280,7 +284,7 @@ async def get_job(
     },
 )
 async def get_report_html(
-    request: Request, job_id: JobId, principal: GradeKey, state: StateDep
+    request: Request, job_id: JobId, principal: GradeKey, level: FeedbackLevelDep, state: StateDep
 ) -> Response:
     try:
         job = await run_in_threadpool(_owned, state, job_id, principal)
@@ -294,7 +298,17 @@ async def get_report_html(
         return error_response(request, 404, exc.code, str(exc))
     except JobNotDoneError as exc:
         return error_response(request, 409, exc.code, str(exc), headers={"Retry-After": "2"})
-    return HTMLResponse(render_html(report), headers=_HTML_HEADERS)
+    return HTMLResponse(render_html(_at_level(state, report, level)), headers=_HTML_HEADERS)
+
+
+def _at_level(state: ApiState, report: TranscriptReport, level: FeedbackLevel) -> TranscriptReport:
+    """The stored (full) report as a caller at ``level`` may see it."""
+    if level == "full":
+        return report
+    grader = state.grader
+    if grader is None:
+        raise ModelUnavailableError("the service is starting or stopping; retry in a few seconds")
+    return redact_report(report, grader.question, level)
 
 
 _HTML_HEADERS = {
