@@ -25,6 +25,19 @@ FULL_KEY = "full-key-0123456789"
 GRADE_KEY = "grade-only-key-987654"
 
 
+def remote_grader(tmp_path: Path, url: str, **overrides: object) -> Grader:
+    """A grader on the tiny bank whose judge is the OpenAI-compatible server at ``url``."""
+    s = Settings(
+        bank_dir=TINY_BANK,
+        cache_dir=tmp_path,
+        embedder="fake",
+        judge="openai-compatible:test-model",
+        judge_base_url=url,
+        **overrides,  # type: ignore[arg-type]
+    )
+    return Grader(s, embedder=FakeEmbedder(), store=ResultStore(":memory:"))
+
+
 def settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings(
         bank_dir=TINY_BANK,

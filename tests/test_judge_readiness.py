@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api_support import remote_grader
 from api_support import settings as api_settings
-from conftest import TINY_BANK
 from fake_openai_server import FakeOpenAIServer
 from grader.api import create_app
-from grader.config import Settings
 from grader.errors import JudgeError, JudgeTimeoutError
 from grader.grading.judges.calibration import ProbeCalibration
 from grader.grading.judges.remote.client import PING_TIMEOUT_S
@@ -44,16 +43,8 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
-def remote_grader(tmp_path: Path, url: str) -> Grader:
-    s = Settings(
-        bank_dir=TINY_BANK,
-        cache_dir=tmp_path,
-        embedder="fake",
-        judge="openai-compatible:test-model",
-        judge_base_url=url,
-        judge_max_retries=3,
-    )
-    return Grader(s, embedder=FakeEmbedder(), store=ResultStore(":memory:"))
+def retrying_grader(tmp_path: Path, url: str) -> Grader:
+    return remote_grader(tmp_path, url, judge_max_retries=3)
 
 
 # ------------------------------------------------------------------ ping and close per backend
@@ -81,7 +72,7 @@ def test_similarity_judge_is_always_ready_and_calibrated() -> None:
 
 
 def test_remote_judge_pings_a_running_server(tmp_path: Path, server: FakeOpenAIServer) -> None:
-    judge = remote_grader(tmp_path, server.url).judge
+    judge = retrying_grader(tmp_path, server.url).judge
     assert isinstance(judge, OpenAIJudge) and judge.calibration is None
     judge.ping()
     judge.close()
@@ -90,7 +81,7 @@ def test_remote_judge_pings_a_running_server(tmp_path: Path, server: FakeOpenAIS
 def test_remote_ping_to_a_closed_port_fails_fast_naming_the_url_and_the_setting(
     tmp_path: Path, closed_port_url: str
 ) -> None:
-    judge = remote_grader(tmp_path, closed_port_url).judge
+    judge = retrying_grader(tmp_path, closed_port_url).judge
     assert judge is not None
     t = time.perf_counter()
     with pytest.raises(JudgeError) as info:
@@ -105,7 +96,7 @@ def test_remote_ping_to_a_closed_port_fails_fast_naming_the_url_and_the_setting(
 def test_readyz_is_200_when_the_remote_judge_server_is_up(
     tmp_path: Path, server: FakeOpenAIServer
 ) -> None:
-    grader = remote_grader(tmp_path, server.url)
+    grader = retrying_grader(tmp_path, server.url)
     with TestClient(create_app(grader.settings, grader)) as c:
         r = c.get("/readyz")
     assert r.status_code == 200
@@ -118,7 +109,7 @@ def test_readyz_is_200_when_the_remote_judge_server_is_up(
 def test_readyz_is_503_with_the_reason_when_the_remote_judge_server_is_down(
     tmp_path: Path, closed_port_url: str
 ) -> None:
-    grader = remote_grader(tmp_path, closed_port_url)
+    grader = retrying_grader(tmp_path, closed_port_url)
     with TestClient(create_app(grader.settings, grader)) as c:
         r = c.get("/readyz")
     assert r.status_code == 503 and r.json()["status"] == "not_ready"

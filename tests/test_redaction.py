@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
+from api_support import remote_grader
 from conftest import TINY_BANK
 from fake_openai_server import FakeOpenAIServer
-from grader.config import Settings, load_settings
+from grader.config import load_settings
 from grader.errors import ConfigError, JudgeError
 from grader.grading.judges import make_judge
 from grader.grading.judges.remote.client import redact
 from grader.grading.pipeline import Grader
-from grader.grading.result_cache import ResultStore
-from grader.testing import FakeEmbedder
 from grader.transcripts.grade import grade_transcript
 from grader.transcripts.parse import parse_transcript
 
@@ -46,17 +45,7 @@ def with_credentials(url: str) -> str:
 
 
 def grader(tmp_path: Path, url: str, **kw: Any) -> Grader:
-    s = Settings(
-        bank_dir=TINY_BANK,
-        cache_dir=tmp_path,
-        embedder="fake",
-        judge="openai-compatible:test-model",
-        judge_base_url=url,
-        judge_timeout=2.0,
-        judge_max_retries=0,
-        **kw,
-    )
-    return Grader(s, embedder=FakeEmbedder(), store=ResultStore(":memory:"))
+    return remote_grader(tmp_path, url, judge_timeout=2.0, judge_max_retries=0, **kw)
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
