@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -123,7 +124,7 @@ class Database:
             factory=_Connection,
         )
         if self.path != MEMORY:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         with self._open_lock:
             self._open.add(conn)
@@ -185,6 +186,26 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
 def _user_version(conn: sqlite3.Connection) -> int:
     version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     return version
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out other processes doing the same.
+
+    Switching the journal mode of a fresh file needs an exclusive lock, and SQLite can
+    report "database is locked" for it at once, without its busy handler, while another
+    process holds the file (seen when several processes open a new database together).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def migrate(conn: sqlite3.Connection, schema: Schema, path: str) -> None:
