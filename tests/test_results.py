@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api_support import GOOD_DROPOUT
 from conftest import TINY_BANK
 from grader.config import Settings
 from grader.grading.pipeline import Grader
@@ -16,12 +17,6 @@ from grader.grading.score_calibration import ScoreCalibration
 from grader.testing import FakeEmbedder, FakeJudge
 from grader.transcripts.grade import grade_items, make_plan
 from grader.transcripts.parse import parse_transcript
-
-GOOD_DROPOUT = (
-    "Dropout randomly sets a fraction of activations to zero during training, at every step. "
-    "It is active only during training and disabled at inference time. "
-    "This prevents co-adaptation of units and acts like averaging many thinned networks."
-)
 
 
 def make(tmp_path: Path, judge: FakeJudge | None = None, **settings: object) -> Grader:

@@ -30,6 +30,7 @@ from grader.models import (
     MisconceptionFinding,
     Question,
 )
+from grader.text import normalise
 from grader.transcripts.rollup import ItemReport, TranscriptReport, gaps, review, strengths
 
 __all__ = ["FeedbackLevel", "feedback_level", "redact_report", "redact_result"]
@@ -66,7 +67,7 @@ class _Key:
         phrases += [c.partial_credit for c in rubric.criteria if c.partial_credit]
         phrases += [m.description for m in rubric.misconceptions]
         phrases += [m.correction for m in rubric.misconceptions]
-        self.phrases = [_norm(p) for p in phrases]
+        self.phrases = [normalise(p) for p in phrases]
         ids = sorted(self.labels, key=len, reverse=True)
         self.ids = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
         self.topics = rubric.topics
@@ -75,12 +76,8 @@ class _Key:
         if text is None:
             return None
         out = self.ids.sub(lambda m: self.labels[m[1]], _QUOTED.sub("", text))
-        flat = _norm(out)
+        flat = normalise(out)
         return WITHHELD if any(p in flat for p in self.phrases) else out
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split()).lower()
 
 
 def redact_result(result: R, question: Question, level: FeedbackLevel) -> R:
