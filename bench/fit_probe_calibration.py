@@ -43,7 +43,7 @@ from grader.grading.judges.local.judge import LocalJudge
 from grader.grading.judges.similarity import PROMPT_VERSION as SIMILARITY_VERSION
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
-from grader.text import strip_injections
+from grader.grading.guard import guard
 
 # the criterion features, in the order of the columns of collect()'s rows
 FEATURES = ("logit", "similarity", "coverage", "reference_coverage", "length")
@@ -79,7 +79,7 @@ def collect(
     t0 = time.perf_counter()
     for i, r in enumerate(rows):
         q = grader.bank.get(str(r["question_id"]))
-        cleaned, _ = strip_injections(str(r["answer"]))
+        cleaned = guard(str(r["answer"])).text
         pre = grader.prefilter.check(q, cleaned)
         if pre.short_circuit or (cached_only and not grader.judge.is_cached(q, cleaned)):
             continue

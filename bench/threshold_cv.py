@@ -34,7 +34,7 @@ from grader.config import Settings
 from grader.grading.judges.local.judge import LocalJudge
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
-from grader.text import strip_injections
+from grader.grading.guard import guard
 
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
 Thresholds = tuple[float, float, float]  # met, partial, misconception
@@ -64,7 +64,7 @@ def collect(grader: Grader, cached_only: bool) -> list[Item]:
     items = []
     for r in labelled_answers():
         q = grader.bank.get(str(r["question_id"]))
-        cleaned, _ = strip_injections(str(r["answer"]))
+        cleaned = guard(str(r["answer"])).text
         pre = grader.prefilter.check(q, cleaned)
         item = Item(q.id, float(r["score"]), pre.short_circuit, [], [])  # type: ignore[arg-type]
         if not pre.short_circuit:

@@ -119,7 +119,7 @@ class FakeOpenAIServer:
             return 500, {"error": {"message": rejected, "type": "internal_server_error"}}, {}
         messages = body.get("messages") or []
         first_user = next((m["content"] for m in messages if m.get("role") == "user"), "")
-        answer = _between(first_user, "<answer>\n", "\n</answer>")
+        answer = _answer(first_user)
         match = _DIRECTIVE.search(answer)
         fault = match.group(1) if match else self.default
         http_fault = self._http_fault(fault, attempt)
@@ -191,6 +191,15 @@ class FakeOpenAIServer:
 
 
 # ---------------------------------------------------------------------- replies
+
+
+_ANSWER = re.compile(r"<answer(?:-[0-9a-f]+)?>\n(.*)\n</answer(?:-[0-9a-f]+)?>", re.S)
+
+
+def _answer(text: str) -> str:
+    """The candidate's answer between its tags (plain, or fenced with the answer's code)."""
+    m = _ANSWER.search(text)
+    return m.group(1) if m else ""
 
 
 def _between(text: str, start: str, end: str) -> str:

@@ -27,7 +27,7 @@ def _help(*args: str) -> str:
 
 
 def test_top_level_lists_every_command_and_group() -> None:
-    expected = ["questions", "question", "grade", "transcript", "serve", "bank", "eval"]
+    expected = ["questions", "question", "grade", "transcript", "serve", "bank", "eval", "cache"]
     assert _commands(_help()) == expected
 
 

@@ -195,15 +195,20 @@ def test_capped_full_key_and_idempotent_replay(clients: Any) -> None:
 
 
 def test_the_stored_grade_is_unchanged(clients: Any) -> None:
+    """The view is made when sent: the cache keeps, and serves again, the full grade."""
     q = BANK.get(3)
     payload = {"question_number": 3, "answer": _partial(q)}
     c: TestClient = clients["hints"]
     hinted = c.post("/v1/grade", json=payload, headers=_keys("hints")).json()
+    again = c.post("/v1/grade", json=payload, headers=_keys("hints")).json()
+    assert again["usage"]["cache_hit"] and again == {**hinted, "usage": again["usage"]}
+    store: ResultStore = c.app.state.api.grader.store  # type: ignore[attr-defined]
+    rows = store.database.query("SELECT result FROM results WHERE question_id = ?", (q.id,))
+    descriptions = [c.description for c in q.rubric.criteria]
+    stored = [GradeResult.model_validate_json(row[0]) for row in rows]
+    assert stored and all([v.description for v in r.criteria] == descriptions for r in stored)
     full = c.post("/v1/grade", json=payload, headers=_keys("full")).json()
-    assert full["usage"]["cache_hit"]  # the same stored result, shown in full
-    assert [v["description"] for v in full["criteria"]] == [
-        c.description for c in q.rubric.criteria
-    ]
+    assert [v["description"] for v in full["criteria"]] == descriptions
     assert hinted["score"] == full["score"] and hinted["level"] == full["level"]
 
 

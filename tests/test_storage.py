@@ -128,7 +128,7 @@ def test_an_unversioned_grader_db_is_adopted_with_its_rows(tmp_path: Path) -> No
     store = IdempotencyStore(path, ttl_seconds=3600)
     stored = store.get("k")
     assert stored is not None and stored.body == '{"score": 1}'
-    assert user_version(path) == 1
+    assert user_version(path) == GRADER_DB.version
 
 
 def test_adopting_an_unversioned_grader_db_adds_the_tables_it_lacked(tmp_path: Path) -> None:
@@ -145,7 +145,8 @@ def test_an_unversioned_probe_logit_cache_is_adopted_with_its_rows(tmp_path: Pat
 
 def test_migration_one_creates_the_same_columns_as_before(tmp_path: Path) -> None:
     old = old_file(tmp_path / "old.db", OLD_GRADER_DB)
-    Database(tmp_path / "new.db", GRADER_DB).close()
+    first = Schema(GRADER_DB.name, GRADER_DB.migrations[:1], GRADER_DB.setting)
+    Database(tmp_path / "new.db", first).close()
 
     def columns(path: Path, table: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(path) as c:
@@ -171,7 +172,9 @@ def test_a_file_database_uses_wal(tmp_path: Path) -> None:
 def test_a_transaction_that_raises_is_rolled_back() -> None:
     db = Database(MEMORY, GRADER_DB)
     with pytest.raises(RuntimeError), db.transaction() as c:
-        c.execute("INSERT INTO idempotency VALUES ('k', 'fp', '{}', 0)")
+        c.execute(
+            "INSERT INTO idempotency(key, fingerprint, response, created) VALUES ('k', 'fp', '{}', 0)"
+        )
         raise RuntimeError("boom")
     assert db.query("SELECT COUNT(*) FROM idempotency") == [(0,)]
 
@@ -186,11 +189,17 @@ def test_two_threads_write_at_once_without_locking_errors(tmp_path: Path, where:
         try:
             start.wait()
             for i in range(50):
-                db.execute("INSERT INTO idempotency VALUES (?, 'fp', '{}', 0)", (f"{name}{i}",))
+                db.execute(
+                    "INSERT INTO idempotency(key, fingerprint, response, created) "
+                    "VALUES (?, 'fp', '{}', 0)",
+                    (f"{name}{i}",),
+                )
                 with db.transaction() as c:  # a read-then-write transaction
                     (n,) = c.execute("SELECT COUNT(*) FROM results").fetchone()
                     c.execute(
-                        "INSERT INTO results VALUES (?, 'q', 'h', '{}', ?)", (f"{name}{i}", n)
+                        "INSERT INTO results(key, question_id, config_hash, result, created) "
+                        "VALUES (?, 'q', 'h', '{}', ?)",
+                        (f"{name}{i}", n),
                     )
         except BaseException as exc:
             errors.append(exc)

@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "grader", description="Models, embeddings, results."
     )
-    db_path: Path | None = Field(
-        default=None, description="SQLite file; default cache_dir/grader.db"
-    )
+    db_path: Path | None = Field(default=None, description="SQLite file, else cache_dir/grader.db")
+    result_cache_ttl_days: float = Field(default=30, gt=0, description="Keep cached grades.")
+    result_cache_max_mb: float = Field(default=512, gt=0, description="Cap on cached grades.")
+    idempotency_max_mb: float = Field(default=64, gt=0, description="Cap on Idempotency-Keys.")
+    prune_interval_seconds: float = Field(default=600, gt=0, description="API prunes this often.")
 
     # models
     embedder: str = Field(
@@ -80,6 +82,11 @@ class Settings(BaseSettings):
         default="checklist-v4",
         description="Prompt file of the local judge (grader/prompts/NAME.txt): checklist-v4 "
         "(default), checklist-v3 (rubric listed once, ~2x faster, less accurate), checklist-v2.",
+    )
+    judge_fence: bool = Field(
+        default=True,
+        description="Fence the answer in judge prompts with tags that carry a code derived "
+        "from the answer (<answer-3f9a2c1b7d4e>), which the answer cannot write itself.",
     )
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
@@ -127,6 +134,9 @@ class Settings(BaseSettings):
     transcript_review_margin: float = Field(default=0.03, ge=0, le=2)
     transcript_workers: int = Field(default=4, ge=1, description="Answers graded at once.")
     transcript_max_turns: int = Field(default=300, ge=1)
+    # answers waiting in transcript jobs (transcripts/admission.py): beyond, 503 / 429
+    max_job_answers: int = Field(default=1000, ge=1, description="All keys together.")
+    max_job_answers_per_key: int = Field(default=300, ge=1, description="Per API key.")
 
     # API
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -150,6 +160,7 @@ class Settings(BaseSettings):
     max_queue: int = Field(default=64, ge=1)
     api_workers: int = Field(default=2, ge=1, description="Threads grading API requests.")
     idempotency_ttl_hours: float = Field(default=24, gt=0, description="Keep Idempotency-Keys.")
+    body_timeout_seconds: float = Field(default=15, gt=0, description="Body read limit (408).")
 
     @field_validator("api_keys", "grade_only_keys", mode="before")
     @classmethod
@@ -250,6 +261,8 @@ OPERATIONAL = frozenset(
         "max_answer_chars",
         "transcript_workers",
         "transcript_max_turns",
+        "max_job_answers",
+        "max_job_answers_per_key",
         "api_keys",
         "grade_only_keys",
         "expose_reference",
@@ -260,6 +273,8 @@ OPERATIONAL = frozenset(
         "max_queue",
         "api_workers",
         "idempotency_ttl_hours",
+        *("result_cache_ttl_days", "result_cache_max_mb", "idempotency_max_mb"),  # retention
+        *("prune_interval_seconds", "body_timeout_seconds"),
     }
 )
 
@@ -281,6 +296,10 @@ class StorageSettings(_Group):
     bank_dir: Path
     cache_dir: Path
     db_path: Path | None
+    result_cache_ttl_days: float
+    result_cache_max_mb: float
+    idempotency_max_mb: float
+    prune_interval_seconds: float
 
     @property
     def database(self) -> Path:
@@ -325,6 +344,7 @@ class JudgeSettings(_Group):
     judge_prices: dict[str, tuple[float, float]]
     local_model_path: Path | None
     local_prompt: str
+    judge_fence: bool
     n_threads: int
     n_ctx: int
     prefix_cache_mb: int
@@ -342,6 +362,8 @@ class TranscriptSettings(_Group):
     transcript_review_margin: float
     transcript_workers: int
     transcript_max_turns: int
+    max_job_answers: int
+    max_job_answers_per_key: int
 
 
 class ApiSettings(_Group):

@@ -25,6 +25,8 @@ what to report to whom::
     │   └── IdempotencyConflictError   Idempotency-Key reused with another body
     └── BackendError                   something we depend on failed
         ├── OverloadedError            grading queue full: retry later
+        │   ├── JobBacklogFullError    too many answers waiting in transcript jobs (503)
+        │   └── JobQuotaError          this key has too many answers waiting in jobs (429)
         ├── ModelUnavailableError      model files missing or corrupt
         └── JudgeError                 the judge failed for one answer
             ├── JudgeTimeoutError
@@ -156,6 +158,18 @@ class OverloadedError(BackendError):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class JobBacklogFullError(OverloadedError):
+    """Transcript jobs hold ``GRADER_MAX_JOB_ANSWERS`` answers already."""
+
+    code = "job_backlog_full"
+
+
+class JobQuotaError(OverloadedError):
+    """This API key's jobs hold ``GRADER_MAX_JOB_ANSWERS_PER_KEY`` answers already."""
+
+    code = "job_quota_exceeded"
 
 
 class ModelUnavailableError(BackendError):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import re
+import sys
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -121,15 +123,76 @@ _TERM = re.compile(r"\w+", re.UNICODE)
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
-@functools.lru_cache(maxsize=4096)  # rubric and reference texts come back for every answer
+class TermCache:
+    """Content terms of recent texts: an LRU bounded by bytes, not by entries.
+
+    What comes back for every answer is rubric and reference text, so a text over
+    ``max_text_chars`` (an answer, seen once) is never stored, and the entries kept
+    never hold more than ``max_bytes`` (text and terms, as ``sys.getsizeof`` counts
+    them).  Safe to share between grading threads.
+    """
+
+    def __init__(self, max_bytes: int, max_text_chars: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_text_chars = max_text_chars
+        self.bytes = 0
+        self._entries: OrderedDict[str, tuple[frozenset[str], int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> frozenset[str] | None:
+        if len(text) > self.max_text_chars:
+            return None
+        with self._lock:
+            entry = self._entries.get(text)
+            if entry is None:
+                return None
+            self._entries.move_to_end(text)
+            return entry[0]
+
+    def put(self, text: str, terms: frozenset[str]) -> None:
+        if len(text) > self.max_text_chars:
+            return
+        size = sys.getsizeof(text) + sys.getsizeof(terms) + sum(map(sys.getsizeof, terms))
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(text, None)
+            self.bytes += size - (old[1] if old else 0)
+            self._entries[text] = (terms, size)
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self.bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# Rubric and reference texts come back for every answer: the 46-question bank takes 1.4 MB.
+TERM_CACHE = TermCache(max_bytes=8 * 2**20, max_text_chars=8_000)
+
+
 def content_terms(text: str) -> frozenset[str]:
     """The text's content terms, for lexical coverage.
 
     Words of four or more characters cut to their first five (a cheap stem:
     "normalisation" and "normalise" meet), so short function words drop out
     without a language-specific stop list.  Runs of Chinese or Japanese
-    characters give their character pairs instead.
+    characters give their character pairs instead.  Short texts are cached
+    (:data:`TERM_CACHE`).
     """
+    cached = TERM_CACHE.get(text)
+    if cached is None:
+        cached = _content_terms(text)
+        TERM_CACHE.put(text, cached)
+    return cached
+
+
+def _content_terms(text: str) -> frozenset[str]:
     terms: set[str] = set()
     for token in _TERM.findall(unicodedata.normalize("NFKC", text).lower()):
         if _UNSPACED.search(token):

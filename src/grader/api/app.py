@@ -22,6 +22,7 @@ from grader.api.deps import ApiState
 from grader.api.idempotency import IdempotencyStore
 from grader.api.middleware import RequestContextMiddleware
 from grader.api.pool import GradingPool
+from grader.api.pruning import BackgroundPruning
 from grader.api.telemetry import Metrics
 from grader.config import Settings, get_settings
 from grader.errors import GraderError
@@ -85,6 +86,7 @@ def create_app(
         RequestContextMiddleware,
         metrics=collectors,
         max_body_bytes=settings.max_answer_chars * 6 + 64 * 1024,  # \uXXXX escapes + fields
+        body_timeout=settings.body_timeout_seconds,
     )
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
@@ -105,6 +107,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     grader: Grader = state.grader
     state.pool = GradingPool(s.api_workers, s.max_queue)
     state.idempotency = IdempotencyStore(s.database, s.idempotency_ttl_hours * 3600)
+    pruning = BackgroundPruning(grader.store, state.idempotency, s.storage).start()
     state.load_seconds = round(time.perf_counter() - t0, 3)
     _log_ready(state, grader)
     state.ready = True
@@ -112,6 +115,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         state.ready = False
+        await pruning.stop()
         state.pool.shutdown()
         state.idempotency.close()
         if owns_grader:

@@ -33,6 +33,7 @@ from grader.errors import (
     InvalidAnswerError,
     InvalidJsonError,
     InvalidRequestError,
+    JobQuotaError,
     OverloadedError,
     RequestTooLargeError,
     UnknownQuestionError,
@@ -54,6 +55,7 @@ _STATUS: dict[type[GraderError], int] = {
     ForbiddenError: 403,
     AuthError: 401,
     IdempotencyConflictError: 409,
+    JobQuotaError: 429,
     OverloadedError: 503,
     UserError: 400,
     BackendError: 503,
@@ -68,6 +70,11 @@ _DESCRIPTIONS = {
     413: ("answer_too_large", "The answer is over GRADER_MAX_ANSWER_CHARS."),
     415: ("unsupported_media_type", "Send the body as application/json."),
     422: ("invalid_request", "A field is missing or has the wrong type."),
+    429: (
+        "job_quota_exceeded",
+        "This API key has too many answers waiting in transcript jobs; retry after "
+        "Retry-After seconds.",
+    ),
     503: ("overloaded", "The grading queue is full; retry after Retry-After seconds."),
 }
 

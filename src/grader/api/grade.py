@@ -96,7 +96,10 @@ async def grade(
     body: Annotated[GradeBody, Body(openapi_examples=_BODY_EXAMPLES)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    submission = grader.accept(body.question_key, body.answer)  # 404 / 413 before the pool
+    # 404 / 413 before the pool; each key has its own result cache, so neither the result
+    # nor usage.cache_hit tells one caller what another sent (the principal is a hash of the key)
+    auth = state.settings.api_keys or state.settings.grade_only_keys
+    submission = grader.accept(body.question_key, body.answer, partition=_key if auth else "")
     call = _Call(request, state, grader, pool, submission, body)
     if idempotency_key is None:
         payload, replayed = (await _grade(call))[0], False

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from grader.api.deps import StateDep
+from grader.api.deps import ApiState, StateDep
 from grader.api.schemas import Check, Health, Readiness
 from grader.grading.pipeline import Grader
 
@@ -57,9 +57,29 @@ async def readyz(state: StateDep) -> JSONResponse:
         status="ready" if ok else "not_ready",
         checks=checks,
         queue=queue,
+        jobs=_jobs(state),
         load_seconds=state.load_seconds,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+def _jobs(state: ApiState) -> dict[str, int]:
+    """The transcript job backlog and the judge's lanes (empty while starting)."""
+    runner, grader = state.transcript_jobs, state.grader
+    if runner is None or grader is None:
+        return {}
+    backlog, gate = runner.backlog.state(), grader.judge_gate.state()
+    return {
+        "answers_queued": backlog.answers_queued,
+        "jobs_queued": backlog.jobs_queued,
+        "jobs_running": backlog.jobs_running,
+        "rejected": backlog.rejected_per_key + backlog.rejected_total,
+        "max_answers": backlog.max_answers,
+        "max_answers_per_key": backlog.max_answers_per_key,
+        "ms_per_answer": round(backlog.seconds_per_answer * 1000),
+        "judge_waiting_interactive": gate.interactive_waiting,
+        "judge_waiting_jobs": gate.background_waiting,
+    }
 
 
 async def _judge_check(grader: Grader) -> Check:

@@ -5,6 +5,9 @@ response back instead of a second grading.  The key is scoped to the caller's
 API key, remembered for ``GRADER_IDEMPOTENCY_TTL_HOURS``, and bound to a
 fingerprint of the request body: the same key with another body is a conflict.
 Ungraded results (the judge failed) are not stored, so a retry grades again.
+An expired key is never replayed; ``prune`` deletes expired keys and holds the table
+under ``GRADER_IDEMPOTENCY_MAX_MB`` (storage/retention.py), in the API's background
+task (api/pruning.py) and in ``grader cache prune``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.storage import GRADER_DB, Database
+from grader.storage.retention import Limits, Pruned, TableSize, prune, table_size
 
-_PURGE_EVERY = 200  # puts
+TABLE = "idempotency"
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,7 @@ class IdempotencyStore:
         self.path = str(path)
         self.ttl = ttl_seconds
         self._db = Database(path, GRADER_DB)
-        self._lock = threading.Lock()  # guards the put counter
-        self._puts = 0
         self.locks = KeyedLocks()
-        self.purge()
 
     def get(self, key: str) -> StoredResponse | None:
         rows = self._db.query(
@@ -84,21 +84,17 @@ class IdempotencyStore:
 
     def put(self, key: str, fingerprint: str, body: str) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO idempotency(key, fingerprint, response, created) "
-            "VALUES (?, ?, ?, ?)",
-            (key, fingerprint, body, time.time()),
+            "INSERT OR REPLACE INTO idempotency(key, fingerprint, response, created, size) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (key, fingerprint, body, time.time(), len(key.encode()) + len(body.encode())),
         )
-        with self._lock:
-            self._puts += 1
-            due = self._puts % _PURGE_EVERY == 0
-        if due:
-            self.purge()
 
-    def purge(self) -> int:
-        """Delete expired keys; returns how many."""
-        return self._db.execute(
-            "DELETE FROM idempotency WHERE created < ?", (time.time() - self.ttl,)
-        )
+    def prune(self, max_bytes: int, now: float | None = None) -> Pruned:
+        """Delete expired keys, then the oldest until the rest fit ``max_bytes``."""
+        return prune(self._db, TABLE, Limits(self.ttl, max_bytes), now)
+
+    def size(self) -> TableSize:
+        return table_size(self._db, TABLE)
 
     def close(self) -> None:
         self._db.close()

@@ -8,11 +8,16 @@ Code logs with ``extra={"fields": {...}}``; the fields become top-level keys::
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
 import time
 from typing import Any
+
+# The id of the request being served: set by the request-id middleware, carried into the
+# grading threads (api/pool.py copies the context), added to every log line written meanwhile.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,6 +29,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        rid = REQUEST_ID.get()
+        if rid is not None:
+            out["request_id"] = rid
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             out.update(fields)

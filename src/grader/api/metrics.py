@@ -21,7 +21,8 @@ grader_grades_total{status="short_circuited"} 3.0
     "/metrics",
     summary="Prometheus metrics",
     description="Request counts and latencies, grades by status, judge calls, cache hits, "
-    "queue depth. Needs a full API key when keys are configured.",
+    "queue depth, the transcript job backlog and its refusals, judge calls waiting. "
+    "Needs a full API key when keys are configured.",
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {"example": _EXAMPLE}}, "description": "Metrics."},
@@ -29,4 +30,10 @@ grader_grades_total{status="short_circuited"} 3.0
     },
 )
 async def metrics(state: StateDep, _key: ReadKey) -> Response:
-    return Response(state.metrics.render(state.pool), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    runner, grader = state.transcript_jobs, state.grader
+    text = state.metrics.render(
+        state.pool,
+        runner.backlog.state() if runner is not None else None,
+        grader.judge_gate.state() if grader is not None else None,
+    )
+    return Response(text, media_type=CONTENT_TYPE_PLAIN_0_0_4)

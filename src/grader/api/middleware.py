@@ -6,6 +6,9 @@ For every HTTP request it:
   one), stores it in ``scope["state"]`` and returns it in ``X-Request-ID``, with the
   time spent in the app in ``Server-Timing: app;dur=<ms>``;
 * refuses bodies over the size limit with 413 before they are read;
+* answers 408 and closes the connection when the body has not all arrived within
+  ``GRADER_BODY_TIMEOUT_SECONDS`` of the headers (a client that sends part of a body
+  and stalls would otherwise hold its connection and a request task indefinitely);
 * turns any unexpected exception into a 500 with a generic message and the
   request id (the traceback goes to the log, never to the client);
 * records request count and latency per route template, and writes one
@@ -14,16 +17,19 @@ For every HTTP request it:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from grader.api.logs import REQUEST_ID
 from grader.api.telemetry import Metrics
 from grader.errors import RequestTooLargeError
 
@@ -58,11 +64,18 @@ def _route(scope: Scope) -> str:
     return path if isinstance(path, str) else "unmatched"
 
 
+class _BodyTimeout(Exception):
+    """The body did not arrive in time; the 408 has been sent."""
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, body_timeout: float = 15.0
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,12 +83,15 @@ class RequestContextMiddleware:
             return
         rid = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
+        REQUEST_ID.set(rid)  # every log line of this request carries it (api/logs.py)
         t0 = time.perf_counter()
         status = 500
-        started = False
+        started = timed_out = False
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started
+            if timed_out:
+                return  # the 408 is out; whatever the app answers after it is dropped
             if message["type"] == "http.response.start":
                 started, status = True, message["status"]
                 headers = MutableHeaders(scope=message)
@@ -84,12 +100,20 @@ class RequestContextMiddleware:
                 headers.append("Server-Timing", f"app;dur={elapsed_ms:.2f}")
             await send(message)
 
+        async def body_timed_out() -> None:
+            nonlocal timed_out
+            if not started:
+                await _send_json(send_with_id, 408, self._timeout_body(rid), close=True)
+            timed_out = True
+
         try:
             length = _content_length(scope)
             if length is not None and length > self.max_body_bytes:
                 await self._reject_too_large(rid, send_with_id)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
+                await self.app(scope, self._limited(receive, body_timed_out), send_with_id)
+        except _BodyTimeout:
+            pass  # answered 408 already
         except Exception:
             errlog.exception("unhandled error", extra={"fields": {"request_id": rid}})
             if not started:
@@ -97,20 +121,40 @@ class RequestContextMiddleware:
         finally:
             self._record(scope, rid, status, time.perf_counter() - t0)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Count body bytes as they arrive (chunked uploads have no Content-Length)."""
-        seen = 0
+    def _limited(self, receive: Receive, timed_out: Callable[[], Awaitable[None]]) -> Receive:
+        """Count body bytes as they arrive (chunked uploads have no Content-Length), and
+        give the whole body ``body_timeout`` seconds; once it is in, pass ``receive`` through
+        (a streaming response waits on it for the client to disconnect)."""
+        seen, complete = 0, False
+        deadline = time.monotonic() + self.body_timeout
 
         async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    message = await receive()
+            except TimeoutError:
+                await timed_out()
+                raise _BodyTimeout from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body_bytes:
                     raise RequestTooLargeError(self._too_large_message())
+                complete = not message.get("more_body", False)
+            else:
+                complete = True  # http.disconnect
             return message
 
         return wrapped
+
+    def _timeout_body(self, rid: str) -> dict[str, Any]:
+        message = (
+            f"the request body did not arrive within {self.body_timeout:g} s "
+            "(GRADER_BODY_TIMEOUT_SECONDS): send the whole body without pausing"
+        )
+        return {"error": {"code": "body_timeout", "message": message, "request_id": rid}}
 
     def _too_large_message(self) -> str:
         return (
@@ -163,8 +207,10 @@ def _internal(rid: str) -> dict[str, Any]:
     }
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], close: bool = False) -> None:
     data = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    if close:  # the rest of the body may still come: the server closes instead of reading it
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import time
 from collections.abc import Callable
@@ -50,7 +51,9 @@ class GradingPool:
             )
         loop = asyncio.get_running_loop()
         self.in_flight += 1
-        future: Future[T] = self._executor.submit(self._timed, fn, *args)
+        # The worker runs in a copy of this context: the request id reaches its log lines.
+        context = contextvars.copy_context()
+        future: Future[T] = self._executor.submit(context.run, self._timed, fn, *args)
 
         def done(_: Future[T]) -> None:
             # Free the slot when the job really ends, even if the caller went away meanwhile.

@@ -300,6 +300,17 @@ class Readiness(BaseModel):
                         "judge": {"ok": True, "detail": "local (in-process) loaded"},
                     },
                     "queue": {"in_flight": 0, "max_queue": 64, "workers": 2},
+                    "jobs": {
+                        "answers_queued": 92,
+                        "jobs_queued": 1,
+                        "jobs_running": 1,
+                        "rejected": 3,
+                        "max_answers": 1000,
+                        "max_answers_per_key": 300,
+                        "ms_per_answer": 4100,
+                        "judge_waiting_interactive": 0,
+                        "judge_waiting_jobs": 3,
+                    },
                     "load_seconds": 17.3,
                 }
             ]
@@ -308,7 +319,14 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "not_ready"]
     checks: dict[str, Check]
-    queue: dict[str, int] = Field(default_factory=dict)
+    queue: dict[str, int] = Field(
+        default_factory=dict, description="Single answers (POST /v1/grade) in the pool."
+    )
+    jobs: dict[str, int] = Field(
+        default_factory=dict,
+        description="Transcript jobs: answers still to grade, jobs queued and running, posts "
+        "refused (429/503), the bounds, and judge calls waiting per lane.",
+    )
     load_seconds: float | None = None
 
 

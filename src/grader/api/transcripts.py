@@ -6,6 +6,11 @@ reason) and answers 202 with the job id.  ``GET /v1/transcripts/{id}`` returns
 status and progress (graded / total), and the report when done;
 ``GET /v1/transcripts/{id}/report.html`` the report as one HTML page.
 
+Admission is counted in answers to grade (:mod:`grader.transcripts.admission`): a
+job that would put its API key over ``GRADER_MAX_JOB_ANSWERS_PER_KEY`` answers
+waiting is refused with 429, one that would put all jobs over
+``GRADER_MAX_JOB_ANSWERS`` with 503, both with ``Retry-After``; nothing is stored.
+
 Jobs live in SQLite (:mod:`grader.transcripts.jobs`): a restarted server resumes unfinished
 jobs without grading an answer twice.  The runner starts and stops with the app
 through this router's lifespan.
@@ -36,6 +41,7 @@ from grader.errors import (
     UnsupportedMediaError,
 )
 from grader.models import FeedbackLevel
+from grader.transcripts.admission import JobBacklog
 from grader.transcripts.grade import make_plan
 from grader.transcripts.jobs import Job, JobRunner, JobStatus, JobStore
 from grader.transcripts.parse import parse_transcript, request_schema
@@ -50,7 +56,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     assert state.grader is not None
     grader = state.grader
     store = await asyncio.to_thread(JobStore, state.settings.database)
-    runner = JobRunner(grader, store, state.settings.transcripts.transcript_workers)
+    limits = state.settings.transcripts
+    backlog = JobBacklog(limits.max_job_answers, limits.max_job_answers_per_key)
+    runner = JobRunner(grader, store, limits.transcript_workers, backlog)
     await asyncio.to_thread(runner.start)
     state.transcript_jobs = runner
     try:
@@ -183,6 +191,24 @@ _NOT_DONE: dict[str, Any] = {
         }
     },
 }
+_BACKLOG_FULL: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "Too many answers wait in transcript jobs (GRADER_MAX_JOB_ANSWERS), or the "
+    "service is starting: retry after Retry-After seconds.",
+    "content": {
+        "application/json": {
+            "example": {
+                "error": {
+                    "code": "job_backlog_full",
+                    "message": "the transcript job backlog is full (990 answers waiting, this "
+                    "transcript adds 46, GRADER_MAX_JOB_ANSWERS=1000): retry after 140 s, or "
+                    "ask the operator to raise GRADER_MAX_JOB_ANSWERS",
+                    "request_id": "3f2a",
+                }
+            }
+        }
+    },
+}
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Id from the 202 response.")]
 
 
@@ -200,7 +226,8 @@ JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Id from the 
             "description": "Job accepted.",
             "content": {"application/json": {"example": _JOB_EXAMPLE}},
         },
-        **error_responses(400, 401, 413, 415, 503),
+        **error_responses(400, 401, 413, 415, 429),
+        503: _BACKLOG_FULL,
     },
 )
 async def create_job(
@@ -213,6 +240,7 @@ async def create_job(
     ] = None,
 ) -> JSONResponse:
     runner = _runner(state)
+    runner.backlog.check_room(principal)  # a full backlog refuses before the body is read
     if len(request.query_params.getlist("filename")) > 1:
         raise InvalidRequestError("give the query parameter 'filename' once")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

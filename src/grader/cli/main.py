@@ -9,6 +9,7 @@ module             commands
 ``transcript.py``  ``transcript``
 ``serve.py``       ``serve``
 ``eval.py``        ``eval run | compare | report | calibrate | schema``
+``cache.py``       ``cache stats | prune``
 =================  =====================================================
 
 Commands stay thin: they parse arguments, call the library and render.  Heavy
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from grader.cli import bank, grade, serve, transcript
+from grader.cli import bank, cache, grade, serve, transcript
 from grader.cli.console import err
 from grader.cli.eval import eval_app
 from grader.errors import GraderError
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(bank.bank_app, name="bank")
 app.add_typer(eval_app, name="eval")
+app.add_typer(cache.cache_app, name="cache")
 app.command("questions")(bank.questions)
 app.command("question")(bank.question)
 app.command("grade")(grade.grade)

@@ -19,6 +19,8 @@ from grader.bank.loader import QuestionBank, load_bank
 from grader.config import Settings, TranscriptSettings, load_settings
 from grader.errors import AnswerTooLargeError, InvalidAnswerError, JudgeError
 from grader.grading.embeddings import Embedder, Vectors, make_embedder
+from grader.grading.gate import JudgeGate
+from grader.grading.guard import guard
 from grader.grading.index import BankIndex
 from grader.grading.judges import Judge, make_judge
 from grader.grading.prefilter import Prefilter
@@ -27,7 +29,6 @@ from grader.grading.results import ResultBuilder, Subject
 from grader.grading.score_calibration import load_calibration
 from grader.grading.scoring import score_answer
 from grader.models import GradeResult, Question, Usage
-from grader.text import strip_injections
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class Submission:
 
     question: Question
     answer: str
+    # Whose result cache: one per API key, so no caller learns what another sent ("" = shared).
+    partition: str = ""
 
 
 class Grader:
@@ -62,6 +65,8 @@ class Grader:
         self.index = BankIndex(self.bank, self.embedder, s.cache_dir)
         self.prefilter = Prefilter(self.index, self.embedder, s.prefilter)
         self.judge: Judge | None = make_judge(s) if judge == "from-settings" else judge  # type: ignore[assignment]
+        # single answers go before transcript answers at the judge (grading/gate.py)
+        self.judge_gate = JudgeGate(getattr(self.judge, "max_parallel_calls", None))
         self.store = store if store is not None else ResultStore(s.database)
         self.load_seconds = round(time.perf_counter() - t0, 3)
         self.config_hash = self._config_hash()
@@ -107,11 +112,11 @@ class Grader:
 
     # ------------------------------------------------------------------ public
 
-    def grade(self, question_id: str | int, answer: str) -> GradeResult:
+    def grade(self, question_id: str | int, answer: str, partition: str = "") -> GradeResult:
         """Grade one answer.  Same input and configuration -> identical result."""
-        return self.grade_submission(self.accept(question_id, answer))
+        return self.grade_submission(self.accept(question_id, answer, partition))
 
-    def accept(self, question_id: str | int, answer: str) -> Submission:
+    def accept(self, question_id: str | int, answer: str, partition: str = "") -> Submission:
         """Look the question up and check the answer, before any grading work.
 
         Raises UnknownQuestionError, InvalidAnswerError or AnswerTooLargeError.
@@ -125,12 +130,15 @@ class Grader:
                 f"answer has {len(answer):,} characters; the limit is "
                 f"{limit:,} (GRADER_MAX_ANSWER_CHARS). Shorten the answer."
             )
-        return Submission(question, answer)
+        return Submission(question, answer, partition)
 
     def grade_submission(self, submission: Submission) -> GradeResult:
         """Grade an accepted answer, or return the stored result of an identical one."""
         question, answer = submission.question, submission.answer
-        key = hashlib.sha256(f"{question.id}\0{self.config_hash}\0{answer}".encode()).hexdigest()
+        # The partition comes first: no answer text can make a key of another partition.
+        scope = f"partition:{submission.partition}\0" if submission.partition else ""
+        text = f"{scope}{question.id}\0{self.config_hash}\0{answer}"
+        key = hashlib.sha256(text.encode()).hexdigest()
         cached = self.store.get(key)
         if cached is not None:
             cached.usage.cache_hit = True
@@ -152,19 +160,21 @@ class Grader:
         results = self.results
         seconds: dict[str, float] = {}
         t = time.perf_counter()
-        cleaned, injections = strip_injections(answer)
-        pre = self.prefilter.check(question, cleaned if injections else answer)
+        guarded = guard(answer)
+        cleaned = guarded.text
+        pre = self.prefilter.check(question, cleaned)
         seconds["prefilter"] = round(time.perf_counter() - t, 4)
         if pre.short_circuit:
-            return results.short_circuited(question, pre, injections, seconds)
+            return results.short_circuited(question, pre, guarded, seconds)
         if self.judge is None:
             usage = Usage(seconds=seconds)
             return results.ungraded(
-                Subject.of(question), NO_JUDGE, pre=pre, injections=injections, usage=usage
+                Subject.of(question), NO_JUDGE, pre=pre, guarded=guarded, usage=usage
             )
         t = time.perf_counter()
         try:
-            judged = self.judge.judge(pre.judge_request(question, cleaned))
+            with self.judge_gate.slot():
+                judged = self.judge.judge(pre.judge_request(question, cleaned))
         except JudgeError as exc:
             seconds["judge"] = round(time.perf_counter() - t, 4)
             # The detail (URL, the judge's reply) is for the server log; the result gets a code.
@@ -173,7 +183,7 @@ class Grader:
                 Subject.of(question),
                 f"judge failed: {exc.summary} ({exc.code})",
                 pre=pre,
-                injections=injections,
+                guarded=guarded,
                 usage=_failed_usage(exc, seconds),
             )
         seconds["judge"] = round(time.perf_counter() - t, 4)
@@ -189,7 +199,7 @@ class Grader:
             calibration=self.calibration,
         )
         seconds["aggregate"] = round(time.perf_counter() - t, 4)
-        return results.graded(question, pre, judged, scored, injections, seconds)
+        return results.graded(question, pre, judged, scored, guarded, seconds)
 
     # -- for transcripts ------------------------------------------------------------------
     # What transcripts/ needs from the grader: the bank by id, similarities to it, its settings.

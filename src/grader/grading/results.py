@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grader.grading.guard import Guarded
 from grader.grading.judges.base import JudgeResponse
 from grader.grading.prefilter import PrefilterOutcome
 from grader.grading.scoring import Scored, feedback_for
@@ -29,8 +30,8 @@ from grader.models import (
     Usage,
 )
 
-INJECTION_FLAG = "injection_attempt"
 TERM_LIST_FLAG = "term_list"
+NOTHING_FOUND = Guarded("", "")
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,16 @@ class ResultBuilder:
         pre: PrefilterOutcome,
         judged: JudgeResponse,
         scored: Scored,
-        injections: Sequence[str],
+        guarded: Guarded,
         seconds: dict[str, float],
     ) -> GradeResult:
-        """An answer the judge saw, scored; ``injections`` are the sentences stripped from it."""
-        flags = _flags(injections) + ([TERM_LIST_FLAG] if pre.term_list else [])
-        reasons = list(scored.review_reasons)
-        if injections:
-            reasons.append(
-                f"answer tried to instruct the grader ({len(injections)} sentence(s) "
-                "ignored): " + " | ".join(s[:120] for s in injections)
+        """An answer the judge saw, scored; ``guarded`` says what was taken out of it first."""
+        flags = _flags(guarded, [TERM_LIST_FLAG] if pre.term_list else [])
+        reasons = list(scored.review_reasons) + guarded.review_reasons
+        feedback = scored.feedback
+        if guarded.advice:
+            feedback = feedback.model_copy(
+                update={"summary": f"{feedback.summary} {guarded.advice}".strip()}
             )
         return GradeResult(
             question_id=question.id,
@@ -103,7 +104,7 @@ class ResultBuilder:
             level=scored.level,
             criteria=scored.criteria,
             misconceptions=scored.misconceptions,
-            feedback=scored.feedback,
+            feedback=feedback,
             confidence=scored.confidence,
             needs_review=bool(reasons),
             review_reasons=reasons,
@@ -123,7 +124,7 @@ class ResultBuilder:
         self,
         question: Question,
         pre: PrefilterOutcome,
-        injections: Sequence[str],
+        guarded: Guarded,
         seconds: dict[str, float],
     ) -> GradeResult:
         """An answer the prefilter decided: every criterion not met, 0 points, its reason."""
@@ -153,9 +154,9 @@ class ResultBuilder:
             criteria=verdicts,
             feedback=feedback,
             confidence=1.0,
-            needs_review=bool(injections),
-            review_reasons=["answer tried to instruct the grader"] if injections else [],
-            flags=_flags(injections),
+            needs_review=bool(guarded.findings),
+            review_reasons=guarded.review_reasons,
+            flags=_flags(guarded),
             prefilter=prefilter_info(pre),
             provenance=self.provenance(rubric.version),
             usage=Usage(seconds=seconds),
@@ -167,7 +168,7 @@ class ResultBuilder:
         reason: str,
         *,
         pre: PrefilterOutcome | None = None,
-        injections: Sequence[str] = (),
+        guarded: Guarded = NOTHING_FOUND,
         usage: Usage | None = None,
     ) -> GradeResult:
         """No verdict: the reason, flagged for review, no score (kept out of averages)."""
@@ -179,7 +180,7 @@ class ResultBuilder:
             max_score=subject.max_score,
             needs_review=True,
             review_reasons=[reason],
-            flags=_flags(injections),
+            flags=_flags(guarded),
             prefilter=prefilter_info(pre) if pre is not None else None,
             provenance=self.provenance(subject.rubric_version),
             usage=usage or Usage(),
@@ -199,5 +200,5 @@ def prefilter_info(pre: PrefilterOutcome) -> PrefilterInfo:
     )
 
 
-def _flags(injections: Sequence[str]) -> list[str]:
-    return [INJECTION_FLAG] if injections else []
+def _flags(guarded: Guarded, extra: Sequence[str] = ()) -> list[str]:
+    return list(dict.fromkeys([*guarded.flags, *extra]))

@@ -66,6 +66,17 @@ CREATE TABLE IF NOT EXISTS transcript_attempts (
 CREATE INDEX IF NOT EXISTS transcript_attempts_job ON transcript_attempts(job_id, item);
 """
 
+# Pruning (storage/retention.py) reads each row's age and size from an index alone.
+_ROW_SIZES = """
+ALTER TABLE results ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE results SET size = length(CAST(key AS BLOB)) + length(CAST(result AS BLOB));
+CREATE INDEX results_created_size ON results(created, size);
+ALTER TABLE idempotency ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE idempotency SET size = length(CAST(key AS BLOB)) + length(CAST(response AS BLOB));
+DROP INDEX IF EXISTS idempotency_created;
+CREATE INDEX idempotency_created_size ON idempotency(created, size);
+"""
+
 GRADER_DB = Schema(
     name="grader database",
     setting="GRADER_DB_PATH",
@@ -74,6 +85,7 @@ GRADER_DB = Schema(
             "results, idempotency and transcript job tables",
             _RESULTS + _IDEMPOTENCY + _TRANSCRIPT_JOBS,
         ),
+        Migration("row sizes and (created, size) indexes of results and idempotency", _ROW_SIZES),
     ),
 )
 

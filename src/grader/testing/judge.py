@@ -5,6 +5,9 @@
 ``fake:timeout``  raises JudgeTimeoutError on every call and ping.
 ``fake:slow``     like ``fake`` but sleeps 0.5 s per answer (``fake:slow:0.2`` for 0.2 s),
                   to test progress, concurrency and restarts in the middle of a job.
+``fake:serial``   like ``fake:slow`` but one answer at a time, behind a lock, like the local
+                  judge (``max_parallel_calls = 1``): to test and measure how single answers
+                  and transcript jobs share the judge (``fake:serial:0.05`` for 0.05 s).
 
 :func:`content_words` and :func:`overlap_probability` are public: the fake
 OpenAI-compatible server of the test suite scores its replies the same way.
@@ -13,8 +16,11 @@ OpenAI-compatible server of the test suite scores its replies the same way.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from grader.errors import ConfigError, JudgeError, JudgeTimeoutError
 from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse
@@ -85,13 +91,19 @@ class FakeJudge:
     ) -> None:
         self.mode, _, delay = mode.partition(":")
         self.delay = 0.0
-        if self.mode == "slow":
+        if self.mode in ("slow", "serial"):
             try:
                 self.delay = float(delay or 0.5)
             except ValueError:
                 raise ConfigError(
-                    f"GRADER_JUDGE=fake:{mode}: expected 'fake:slow' or 'fake:slow:<seconds>'"
+                    f"GRADER_JUDGE=fake:{mode}: expected 'fake:{self.mode}' or "
+                    f"'fake:{self.mode}:<seconds>'"
                 ) from None
+        # the serial mode runs one answer at a time, as the local judge does (grading/gate.py)
+        self.max_parallel_calls: int | None = 1 if self.mode == "serial" else None
+        self._lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.mode == "serial" else nullcontext()
+        )
         self.script = script
         self.name = "fake" if mode == "overlap" else f"fake:{self.mode}"
         self.calls = 0
@@ -113,10 +125,11 @@ class FakeJudge:
             raise JudgeTimeoutError("fake judge timed out (fault injection)")
 
     def judge(self, request: JudgeRequest) -> JudgeResponse:
-        self.calls += 1
-        self._inject_fault()
-        if self.delay:
-            time.sleep(self.delay)
+        with self._lock:
+            self.calls += 1
+            self._inject_fault()
+            if self.delay:
+                time.sleep(self.delay)
         rubric = request.question.rubric
         scripted = self.script(request) if self.script else {}
 

@@ -3,8 +3,10 @@
 Answers are graded in a thread pool of ``GRADER_TRANSCRIPT_WORKERS`` threads.
 That stays within the engine's limits: the local judge holds a lock (one answer
 at a time), remote judges bound their requests in flight
-(``GRADER_JUDGE_CONCURRENCY``).  One failing answer becomes an ``ungraded``
-result with the reason; the others carry on.
+(``GRADER_JUDGE_CONCURRENCY``).  Their judge calls wait in the background lane of
+the judge gate (:mod:`grader.grading.gate`), so a single answer graded meanwhile
+goes first.  One failing answer becomes an ``ungraded`` result with the reason;
+the others carry on.
 
 The hooks (``on_start``, ``on_result``, ``should_stop``) let the job runner
 (:mod:`grader.transcripts.jobs`) persist each result as it completes and stop cleanly.
@@ -107,7 +109,8 @@ def _grade_one(
         on_start(item)
     assert item.match is not None
     try:
-        return grader.grade(item.match.question_id, item.answer)
+        with grader.judge_gate.background():  # single answers go first (grading/gate.py)
+            return grader.grade(item.match.question_id, item.answer)
     except GraderError as exc:
         return ungraded(grader, item, str(exc))
     except Exception as exc:  # one answer's bug must not sink the interview

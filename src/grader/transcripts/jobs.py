@@ -8,6 +8,10 @@ records every start and finish of grading an item, so a test (or an operator)
 can check that no answer was graded twice: an item has at most one finished
 attempt, and an unfinished attempt only where the process died mid-answer.
 
+The runner's :class:`~grader.transcripts.admission.JobBacklog` bounds the answers
+waiting in jobs, per API key and in total; their judge calls yield to single answers
+(:mod:`grader.grading.gate`).
+
 Tables live next to the result cache (``GRADER_DB_PATH``; their schema is in
 grader.storage).  One process runs the jobs of a database (the embedded default);
 several API processes on one database would need a real queue (see DESIGN.md, "Scale").
@@ -28,6 +32,7 @@ from pydantic import BaseModel
 
 from grader.models import GradeResult
 from grader.storage import GRADER_DB, Database
+from grader.transcripts.admission import JobBacklog
 from grader.transcripts.grade import grade_items, provenance
 from grader.transcripts.match import PlanItem, TranscriptPlan
 from grader.transcripts.rollup import TranscriptReport, build_report
@@ -158,12 +163,25 @@ class JobStore:
 
 
 class JobRunner:
-    """Runs jobs one after another in a background thread; answers concurrently within one."""
+    """Runs jobs one after another in a background thread; answers concurrently within one.
 
-    def __init__(self, grader: Grader, store: JobStore, workers: int | None = None) -> None:
+    ``backlog`` counts the answers each queued or running job has still to grade and
+    admits new jobs within its bounds (:mod:`grader.transcripts.admission`); by
+    default the bounds are ``GRADER_MAX_JOB_ANSWERS`` and ``..._PER_KEY``.
+    """
+
+    def __init__(
+        self,
+        grader: Grader,
+        store: JobStore,
+        workers: int | None = None,
+        backlog: JobBacklog | None = None,
+    ) -> None:
         self.grader = grader
         self.store = store
         self.workers = workers
+        limits = grader.transcript_settings
+        self.backlog = backlog or JobBacklog(limits.max_job_answers, limits.max_job_answers_per_key)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="grader-jobs", daemon=True)
@@ -172,6 +190,9 @@ class JobRunner:
         """Start the runner; returns the ids of the unfinished jobs it resumes."""
         resumed = self.store.unfinished()
         for job_id in resumed:
+            job = self.store.get(job_id)
+            assert job is not None
+            self.backlog.add(job_id, job.owner, job.total - job.graded)
             self._queue.put(job_id)
         if resumed:
             log.info("resuming %d unfinished transcript job(s)", len(resumed))
@@ -179,7 +200,14 @@ class JobRunner:
         return resumed
 
     def submit(self, plan: TranscriptPlan, owner: str = "anonymous") -> Job:
-        job = self.store.create(plan, owner, self.grader.config_hash)
+        """Store and queue a job; refused (nothing stored) when it does not fit the backlog.
+
+        Raises JobQuotaError, JobBacklogFullError or RequestTooLargeError.
+        """
+        answers = sum(i.gradable for i in plan.items)
+        with self.backlog.admitting(owner, answers):
+            job = self.store.create(plan, owner, self.grader.config_hash)
+            self.backlog.add(job.id, owner, answers)
         self._queue.put(job.id)
         return job
 
@@ -200,6 +228,8 @@ class JobRunner:
             except Exception as exc:  # a broken job must not stop the others
                 log.exception("transcript job %s failed", job_id)
                 self.store.set_status(job_id, "failed", f"internal error ({type(exc).__name__})")
+            if not self._stop.is_set():  # stopped: the rest still waits, for the next start
+                self.backlog.remove(job_id)
 
     def run(self, job_id: str) -> None:
         """Grade what is left of one job and store its report."""
@@ -211,12 +241,14 @@ class JobRunner:
                         job_id, self.grader.config_hash, job.config_hash)  # fmt: skip
         plan = self.store.plan(job_id)
         self.store.set_status(job_id, "running")
+        self.backlog.started(job_id)
 
         def started(item: PlanItem) -> None:
             self.store.start_attempt(job_id, item.item)
 
         def finished(item: PlanItem, result: GradeResult) -> None:
             self.store.save_result(job_id, item.item, result)
+            self.backlog.graded(job_id)
 
         results = grade_items(
             self.grader,

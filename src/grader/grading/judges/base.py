@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -103,6 +104,26 @@ class Judge(Protocol):
     def close(self) -> None:
         """Release the model, connections and threads; the judge is not used after."""
         ...
+
+
+def fence_code(answer: str) -> str:
+    """The code in the tags that fence this answer in a prompt: 12 hex digits of its SHA-256.
+
+    The tags read ``<answer-3f9a2c1b7d4e>`` ... ``</answer-3f9a2c1b7d4e>``.  An answer cannot
+    close its own fence: the code depends on the answer's whole text, so writing the closing
+    tag into it changes the code (finding a fixed point is a 48-bit search), and the guard
+    removes any ``<answer…>`` tag from answers anyway.  Derived, not random, so the same
+    answer always meets the same prompt and grades the same.
+    """
+    return hashlib.sha256(answer.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def fenced(text: str, code: str, answer: str | None = None) -> str:
+    """``text`` (a prompt template) with its ``<answer>`` and ``</answer>`` tags carrying
+    ``code``; then ``answer`` put in place of its NUL placeholder, so tags written inside
+    the answer are left alone."""
+    text = text.replace("<answer>", f"<answer-{code}>").replace("</answer>", f"</answer-{code}>")
+    return text if answer is None else text.replace("\x00", answer)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class LocalJudge:
     """Checklist judge on a local GGUF chat model (default: Qwen2.5-Coder-1.5B-Instruct)."""
 
     prompt_version = PROMPT
+    max_parallel_calls = 1  # one answer at a time (the lock): grading/gate.py orders callers
 
     def __init__(
         self,
@@ -53,6 +54,7 @@ class LocalJudge:
         prompt: str = PROMPT,
         cache_dir: Path | None = None,
         prefix_cache_mb: int = 600,
+        fence: bool = True,
     ) -> None:
         self.runtime = LlamaRuntime.load(
             model_path,
@@ -64,8 +66,10 @@ class LocalJudge:
         )
         self.model = model_path.name.removesuffix(".gguf")
         self.name = f"local:{self.model}"
-        self.prompt = ChecklistPrompt(Prompt.load(prompt), self.runtime.tokenize)
-        self.prompt_version = prompt
+        self.prompt = ChecklistPrompt(Prompt.load(prompt), self.runtime.tokenize, fence)
+        # The fence changes the prompt's tokens: its logits are cached apart.  The probe
+        # calibration is the prompt's own (same probes; the effect is measured in the README).
+        self.prompt_version = f"{prompt}+fence" if fence else prompt
         self.calibration = ProbeCalibration.load(self.model, prompt)
         self._cache = LogitCache(cache_dir / "probe-logits.sqlite") if cache_dir else None
         self._lock = threading.Lock()
@@ -83,6 +87,7 @@ class LocalJudge:
             prompt=settings.local_prompt,
             cache_dir=settings.cache_dir,
             prefix_cache_mb=settings.prefix_cache_mb,
+            fence=settings.judge_fence,
         )
 
     @property

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader.errors import JudgeError
-from grader.grading.judges.base import Prompt
+from grader.grading.judges.base import Prompt, fence_code, fenced
 from grader.models import Criterion, Misconception, Question
 
 YES = ("yes", "Yes", "YES", " yes", " Yes")
@@ -38,9 +38,10 @@ class Tokenize(Protocol):
 class ChecklistPrompt:
     """A checklist prompt file, rendered and tokenised into the segments above."""
 
-    def __init__(self, prompt: Prompt, tokenize: Tokenize) -> None:
+    def __init__(self, prompt: Prompt, tokenize: Tokenize, fence: bool = False) -> None:
         self.prompt = prompt
         self._tok = tokenize
+        self.fence = fence  # <answer-CODE> tags, CODE from the answer (base.fence_code)
 
     @property
     def listed(self) -> bool:
@@ -55,6 +56,8 @@ class ChecklistPrompt:
     def segments(self, q: Question, answer_text: str) -> tuple[list[int], list[int]]:
         """(shared, tail): the question's shared prefix, then the answer and the rest."""
         system = self.prompt.render("system")
+        if self.fence:  # shared by every answer to the question: the code is not known here
+            system = fenced(system, "…")
         head = self._tok(
             f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n", special=True
         )
@@ -65,13 +68,20 @@ class ChecklistPrompt:
                 self.listing("misconception_item", q.rubric.misconceptions) or "(none)"
             )
         before, _, after = self.prompt.render("context", **values).partition("\x00")
+        opening = ""
+        if self.fence:  # the opening tag moves to the answer's side of the split
+            code = fence_code(answer_text)
+            before, tag, rest = before.rpartition("<answer>")
+            opening = fenced(tag, code) + rest
+            after = fenced(after, code)
         shared = head + self._tok(before)
         # The answer is tokenised without special tokens: '<|im_end|>' in an answer stays text.
         if self.listed:
             tail = self._tok(after) + self._tok(ASSISTANT_TURN, special=True)
         else:
             tail = self._tok(after + "\n\n")
-        return shared, self._tok(answer_text) + tail
+        answer = self._tok(opening + answer_text) if opening else self._tok(answer_text)
+        return shared, answer + tail
 
     def listing(self, section: str, items: Sequence[Criterion | Misconception]) -> str:
         """One line per rubric item, for prompts that list the rubric (checklist-v3)."""

@@ -86,7 +86,7 @@ class OpenAIJudge:
         self._style: Style = (
             StructuredStyle(settings, partial_probability)
             if self.style == "structured"
-            else ChecklistStyle()
+            else ChecklistStyle(settings.judge_fence)
         )
         self.prompt_version = self._style.prompt_version
         self.base_url = base_url(spec.kind, settings.judge_base_url)

@@ -17,7 +17,14 @@ import math
 from typing import Any
 
 from grader.errors import JudgeOutputError
-from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
+from grader.grading.judges.base import (
+    CriterionJudgement,
+    JudgeRequest,
+    JudgeResponse,
+    Prompt,
+    fence_code,
+    fenced,
+)
 from grader.grading.judges.remote.capabilities import Capabilities
 from grader.grading.judges.remote.client import ChatClient, Tally
 
@@ -31,12 +38,19 @@ def _word(token: str) -> str:
 
 
 def probe_messages(
-    prompt: Prompt, system_role: str, context: str, section: str, description: str
+    prompt: Prompt,
+    system_role: str,
+    context: str,
+    section: str,
+    description: str,
+    fence: bool = False,
 ) -> list[dict[str, str]]:
     """System + user message; the shared context comes first so prompt caches are reused."""
     probe = prompt.render(section, description=description.strip())
+    system = prompt.render("system")
     return [
-        {"role": system_role, "content": prompt.render("system")},
+        # the system text is the same for every answer, so servers can cache it: no code
+        {"role": system_role, "content": fenced(system, "…") if fence else system},
         {"role": "user", "content": f"{context}\n\n{probe}"},
     ]
 
@@ -74,9 +88,10 @@ def p_yes(choice: Any, item_id: str) -> float:
 class ChecklistStyle:
     """One single-token yes/no call per criterion and misconception, P(yes) from logprobs."""
 
-    def __init__(self) -> None:
+    def __init__(self, fence: bool = True) -> None:
         self.prompt = Prompt.load(CHECKLIST_PROMPT)
-        self.prompt_version = CHECKLIST_PROMPT
+        self.fence = fence  # the answer's tags carry its code (base.fence_code)
+        self.prompt_version = f"{CHECKLIST_PROMPT}+fence" if fence else CHECKLIST_PROMPT
 
     async def judge(
         self, client: ChatClient, request: JudgeRequest, caps: Capabilities, tally: Tally
@@ -84,8 +99,12 @@ class ChecklistStyle:
         """Probe every rubric item concurrently; the first failed probe fails the answer."""
         q = request.question
         context = self.prompt.render(
-            "context", question=q.text, reference=q.reference.text, answer=request.answer
+            "context", question=q.text, reference=q.reference.text, answer="\x00"
         )
+        if self.fence:
+            context = fenced(context, fence_code(request.answer), request.answer)
+        else:
+            context = context.replace("\x00", request.answer)
         extra: dict[str, Any] = {}
         if caps.logprobs:
             extra = {"logprobs": True, "top_logprobs": caps.top_logprobs}
@@ -93,7 +112,9 @@ class ChecklistStyle:
         items += [("misconception", m.id, m.description) for m in q.rubric.misconceptions]
 
         async def probe(section: str, item_id: str, description: str) -> tuple[float, str]:
-            messages = probe_messages(self.prompt, caps.system_role, context, section, description)
+            messages = probe_messages(
+                self.prompt, caps.system_role, context, section, description, self.fence
+            )
             choice, model = await client.complete(messages, caps, tally, 1, **extra)
             return p_yes(choice, item_id), model
 

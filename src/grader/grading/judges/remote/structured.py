@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.errors import JudgeOutputError
-from grader.grading.judges.base import CriterionJudgement, JudgeRequest, JudgeResponse, Prompt
+from grader.grading.judges.base import (
+    CriterionJudgement,
+    JudgeRequest,
+    JudgeResponse,
+    Prompt,
+    fence_code,
+    fenced,
+)
 from grader.grading.judges.remote.capabilities import Capabilities
 from grader.grading.judges.remote.client import RAW_EXCERPT_CHARS, ChatClient, Tally
 from grader.grading.judges.remote.output import OutputProblem, Parsed, output_schema, parse_output
@@ -55,7 +62,8 @@ class StructuredStyle:
 
     def __init__(self, settings: JudgeSettings, partial_probability: float) -> None:
         self.prompt = Prompt.load(STRUCTURED_PROMPT)
-        self.prompt_version = STRUCTURED_PROMPT
+        self.fence = settings.judge_fence  # the answer's tags carry its code (base.fence_code)
+        self.prompt_version = f"{STRUCTURED_PROMPT}+fence" if self.fence else STRUCTURED_PROMPT
         self.max_tokens = settings.judge_max_tokens
         self.max_reasks = settings.judge_max_reasks
         # P(met) of each verdict; 'partial' is set by the scoring thresholds (see above)
@@ -106,7 +114,7 @@ class StructuredStyle:
                 talk.messages = [
                     *talk.messages,
                     _assistant(raw),
-                    self._reask("reask_invalid", error=talk.problem),
+                    self._reask("reask_invalid", request.answer, error=talk.problem),
                 ]
                 continue
             talk.best, talk.problem = parsed, ""
@@ -117,7 +125,7 @@ class StructuredStyle:
             talk.messages = [
                 *talk.messages,
                 _assistant(raw),
-                self._reask("reask_evidence", quotes=quotes),
+                self._reask("reask_evidence", request.answer, quotes=quotes),
             ]
 
     def messages(self, request: JudgeRequest, caps: Capabilities) -> list[Message]:
@@ -125,7 +133,7 @@ class StructuredStyle:
         q = request.question
         criteria, misconceptions = rubric_lines(q.rubric)
         context = self.prompt.render(
-            "context", question=q.text, reference=q.reference.text, answer=request.answer
+            "context", question=q.text, reference=q.reference.text, answer="\x00"
         )
         task = self.prompt.render(
             "task",
@@ -133,13 +141,20 @@ class StructuredStyle:
             misconceptions=misconceptions,
             schema=schema_text(output_schema(q.rubric)),
         )
+        system = self.prompt.render("system")
+        if self.fence:
+            code = fence_code(request.answer)
+            context, system = fenced(context, code, request.answer), fenced(system, code)
+        else:
+            context = context.replace("\x00", request.answer)
         return [
-            {"role": caps.system_role, "content": self.prompt.render("system")},
+            {"role": caps.system_role, "content": system},
             {"role": "user", "content": f"{context}\n\n{task}"},
         ]
 
-    def _reask(self, section: str, **values: str) -> Message:
-        return {"role": "user", "content": self.prompt.render(section, **values)}
+    def _reask(self, section: str, answer: str, **values: str) -> Message:
+        text = self.prompt.render(section, **values)
+        return {"role": "user", "content": fenced(text, fence_code(answer)) if self.fence else text}
 
     def _from_parsed(
         self, parsed: Parsed, request: JudgeRequest, model: str, audit: str
