@@ -38,12 +38,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
+from grader.grading.guard import guard
 from grader.grading.judges.calibration import ProbeCalibration
 from grader.grading.judges.local.judge import LocalJudge
 from grader.grading.judges.similarity import PROMPT_VERSION as SIMILARITY_VERSION
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
-from grader.grading.guard import guard
 
 # the criterion features, in the order of the columns of collect()'s rows
 FEATURES = ("logit", "similarity", "coverage", "reference_coverage", "length")

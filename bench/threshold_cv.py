@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _data import REPO, labelled_answers
 
 from grader.config import Settings
+from grader.grading.guard import guard
 from grader.grading.judges.local.judge import LocalJudge
 from grader.grading.pipeline import Grader
 from grader.grading.result_cache import ResultStore
-from grader.grading.guard import guard
 
 LABEL = {"met": 1.0, "partial": 0.5, "not_met": 0.0}
 Thresholds = tuple[float, float, float]  # met, partial, misconception

@@ -83,11 +83,7 @@ class Settings(BaseSettings):
         description="Prompt file of the local judge (grader/prompts/NAME.txt): checklist-v4 "
         "(default), checklist-v3 (rubric listed once, ~2x faster, less accurate), checklist-v2.",
     )
-    judge_fence: bool = Field(
-        default=True,
-        description="Fence the answer in judge prompts with tags that carry a code derived "
-        "from the answer (<answer-3f9a2c1b7d4e>), which the answer cannot write itself.",
-    )
+    judge_fence: bool = Field(default=True, description="Answer in <answer-CODE> tags in prompts.")
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
     prefix_cache_mb: int = Field(
@@ -253,16 +249,12 @@ OPERATIONAL = frozenset(
         "calibration_path",  # the calibration enters the configuration hash by content
         "local_model_path",  # the model enters by name (judge name)
         "judge_api_key",
-        "judge_concurrency",
-        "judge_timeout",
-        "judge_max_retries",
+        *("judge_concurrency", "judge_timeout", "judge_max_retries"),
         "n_threads",
         "prefix_cache_mb",
         "max_answer_chars",
-        "transcript_workers",
-        "transcript_max_turns",
-        "max_job_answers",
-        "max_job_answers_per_key",
+        *("transcript_workers", "transcript_max_turns"),
+        *("max_job_answers", "max_job_answers_per_key"),  # admission of transcript jobs
         "api_keys",
         "grade_only_keys",
         "expose_reference",

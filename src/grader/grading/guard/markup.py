@@ -179,16 +179,35 @@ _TURN = re.compile(
 
 
 def dialogue(text: str, found: list[Finding]) -> str:
-    """Speaker-labelled turns: made-up interviews inside an answer are not graded."""
+    """Speaker-labelled turns: made-up interviews inside an answer are not graded.
+
+    A paragraph with two turns, or one turn by an authority (interviewer, examiner,
+    system, ...), is a dialogue.  Each labelled line goes from its label to the end of the
+    line (the whole line when only a few words come before the label), and so do the
+    lines between the first and the last turn; the candidate's own lines before and after
+    the dialogue stay.
+    """
     out = []
     for paragraph in re.split(r"(\n\s*\n)", text):
         turns = list(_TURN.finditer(paragraph))
         authority = any(patterns.AUTHORITY.fullmatch(t.group(1).strip()) for t in turns)
-        if len(turns) >= 2 or (turns and authority):
-            start = turns[0].start()
-            kept = paragraph[:start]
-            found.append(Finding(DIALOGUE, paragraph[start:]))
-            out.append(kept)
-        else:
+        if not (len(turns) >= 2 or (turns and authority)):
             out.append(paragraph)
+            continue
+        lines = paragraph.split("\n")
+        labelled = [i for i, line in enumerate(lines) if _TURN.search(line)]
+        first, last = labelled[0], labelled[-1]
+        kept = []
+        for i, line in enumerate(lines):
+            turn = _TURN.search(line)
+            if turn is not None:
+                before = line[: turn.start()]
+                cut = 0 if len(before.split()) < 8 else turn.start()
+                found.append(Finding(DIALOGUE, line[cut:]))
+                kept.append(line[:cut])
+            elif first < i < last:
+                found.append(Finding(DIALOGUE, line))
+            else:
+                kept.append(line)
+        out.append("\n".join(kept))
     return "".join(out)
