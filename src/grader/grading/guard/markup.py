@@ -48,10 +48,12 @@ def fold(text: str) -> str:
 _HIDDEN_PATTERNS = [
     re.compile(r"<!--.*?(?:-->|$)", re.S),
     re.compile(
-        r"<(details|script|style|template|noscript|textarea|iframe|object)\b[^>]*>.*?(?:</\1\s*>|$)",
+        r"<(details|script|style|template|noscript|textarea|iframe|object)\b[^<>]{0,400}>.*?(?:</\1\s*>|$)",
         re.S | re.I,
     ),
-    re.compile(rf"<(\w+)\b[^>]*(?:{patterns.HIDING})[^>]*>.*?(?:</\1\s*>|$)", re.S | re.I),
+    re.compile(
+        rf"<(\w+)\b[^<>]{{0,400}}(?:{patterns.HIDING})[^<>]{{0,400}}>.*?(?:</\1\s*>|$)", re.S | re.I
+    ),
     re.compile(r"^\s*\[[^\]\n]*\]:\s*\S*\s*(?:\(.*?\)|\".*?\"|'.*?')?\s*$", re.M),  # [//]: # (x)
 ]
 _LINK_TITLE = re.compile(r"(\]\([^)\s]*)\s+(\"[^\"]*\"|'[^']*')\)")
@@ -97,12 +99,12 @@ def _kind_of_hidden(snippet: str) -> str:
 # --------------------------------------------------------------------------- 3. judge syntax
 
 _JUDGE_SYNTAX = re.compile(
-    r"</?\s*answer[^>]*>|<\|[^|>]{1,30}\|>|\[/?(?:INST|SYS|SYSTEM)\]|"
+    r"</?\s*answer[^<>]{0,400}>|<\|[^|>]{1,30}\|>|\[/?(?:INST|SYS|SYSTEM)\]|"
     r"^\s*#{2,}\s*(?:system|context|criterion|misconception|user|assistant|human|instruction)\b.*$|"
     r"^[^\w\n]*(?:end of (?:the )?(?:candidate'?s? )?(?:answer|response|submission|input)|"
     r"(?:grader|judge|evaluator|system) (?:output|response|verdict|instructions?)|"
     r"begin(?:ning)? of (?:the )?(?:grader|judge|system|evaluation))\b[^\n]{0,40}$|"
-    r"<(judge?ment|verdict|score|grade|result|evaluation|assessment|decision|label|output)\b[^>]*>"
+    r"<(judge?ment|verdict|score|grade|result|evaluation|assessment|decision|label|output)\b[^<>]{0,400}>"
     r".*?(?:</\1\s*>|$)",
     re.I | re.M,
 )

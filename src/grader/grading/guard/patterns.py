@@ -100,7 +100,7 @@ GRADER_PERSON = re.compile(
     r"correcteur|examinateur|évaluateur|prüfer|bewerter|korrektor|evaluador|examinador|corrector|"
     r"avaliador|examinador|valutatore|esaminatore|correttore|egzaminator|oceniający|"
     r"değerlendirici|sınav görevlisi|экзаменатор|проверяющ|оценщик|评分员|考官|阅卷|採点者|"
-    r"試験官|채점자|beoordelaar|bedömare|bedømmer|sensor|penilai|giám khảo|người chấm|"
+    r"試験官|채점자|beoordelaar|bedömare|bedømmer|sensoren|penilai|giám khảo|người chấm|"
     r"βαθμολογητ|εξεταστ|hodnotitel|examinator|értékelő|vizsgáztató|екзаменатор|перевіряюч|"
     r"परीक्षक|בוחן|ผู้ตรวจ|arvioija|tarkastaja|المصحح|مصحح|الممتحن",
     re.I,

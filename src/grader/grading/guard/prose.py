@@ -6,6 +6,7 @@ import base64
 import binascii
 import codecs
 import re
+from dataclasses import dataclass
 
 from grader.grading.guard import patterns
 from grader.grading.guard.findings import (
@@ -31,25 +32,53 @@ _ENCODED_HINT = re.compile(r"\b(?:decode|decipher|base ?64|rot ?13|caesar|encode
 _BASE64 = re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{16,}={0,2}(?![\w+/=])")
 
 
-def instruction(sentence: str) -> bool:
+@dataclass(frozen=True)
+class Screen:
+    """Which multilingual patterns occur anywhere in the text: a sentence can only match a
+    pattern its text matches, so the per-sentence checks skip the others (the patterns
+    are long alternations, and answers run to 20,000 characters)."""
+
+    asks: bool = True
+    request: bool = True
+    person_or_yes: bool = True
+
+    @classmethod
+    def of(cls, text: str) -> Screen:
+        return cls(
+            asks=bool(patterns.ASKS_GRADER.search(text)),
+            request=bool(patterns.REQUEST.search(text)),
+            person_or_yes=bool(
+                patterns.GRADER_PERSON.search(text) or patterns.QUOTED_YES.search(text)
+            ),
+        )
+
+
+_ALL = Screen()
+# Words that a rot13-encoded instruction decodes to: only then run the full patterns on it.
+_ROT_HINT = re.compile(r"\b(?:ignore|rubric|grader|marks?|score|instructions?|criteri\w*)\b", re.I)
+
+
+def instruction(sentence: str, screen: Screen = _ALL) -> bool:
     """True for a sentence that asks the grader for something, in any of the forms above."""
-    if _instruction_text(sentence):
+    if _instruction_text(sentence, screen):
         return True
     if _leet_keywords(sentence) >= 2:
         return True
     rot = codecs.decode(sentence, "rot13")
-    if find_injections(rot) and not find_injections(sentence):
+    if _ROT_HINT.search(rot) and find_injections(rot) and not find_injections(sentence):
         return True
     return any(_instruction_text(d) for d in _decoded_blobs(sentence))
 
 
-def _instruction_text(text: str) -> bool:
+def _instruction_text(text: str, screen: Screen = _ALL) -> bool:
     """English patterns, or a request word and a grading word in any other language."""
-    if find_injections(text) or patterns.ASKS_GRADER.search(text):
+    if find_injections(text) or (screen.asks and patterns.ASKS_GRADER.search(text)):
         return True
+    if not (screen.request or screen.person_or_yes):
+        return False
     grading = patterns.GRADING.search(text) or patterns.QUOTED_YES.search(text)
     person = patterns.GRADER_PERSON.search(text)
-    if patterns.REQUEST.search(text):
+    if screen.request and patterns.REQUEST.search(text):
         return bool(grading or person or patterns.MODEL_WORD.search(text))
     return bool(grading and (person or patterns.QUOTED_YES.search(text)))
 
@@ -97,9 +126,10 @@ _CLAIM_CONTINUES = re.compile(
 
 def instructions_and_claims(text: str, found: list[Finding]) -> str:
     claimed = False
+    screen = Screen.of(text)
     for sentence in sentences(text):
         encoded = bool(_ENCODED_HINT.search(sentence) and _decoded_blobs(sentence))
-        if encoded or instruction(sentence):
+        if encoded or instruction(sentence, screen):
             found.append(Finding(INSTRUCTION, sentence))
         elif _decoded_blobs(sentence):
             found.append(Finding(HIDDEN, sentence))
