@@ -122,3 +122,22 @@ def test_a_served_app_holds_the_result_cache_under_its_cap(tmp_path: Path) -> No
             assert r.status_code == 200
         assert wait_until(lambda: store.size().bytes <= 0.02 * 2**20)
         assert 0 < store.size().rows < 30
+
+
+def test_a_transcript_job_grades_in_its_owners_partition(tmp_path: Path) -> None:
+    from test_transcript_api import TRANSCRIPT, wait_done
+
+    judge = FakeJudge()
+    with keyed_app(tmp_path, judge) as c:
+        single = c.post("/v1/grade", json=BODY, headers=bearer(FULL_KEY)).json()
+        assert single["usage"]["cache_hit"] is False
+        calls = judge.calls
+        # the other key's job grades the same dropout answer afresh ...
+        other = c.post("/v1/transcripts", json=TRANSCRIPT, headers=bearer(OTHER_KEY)).json()
+        other_job = wait_done(c, other["id"], headers=bearer(OTHER_KEY))
+        assert judge.calls == calls + 2  # dropout and pooling, both judged
+        # ... and the first key's job finds its own single grade
+        mine = c.post("/v1/transcripts", json=TRANSCRIPT, headers=bearer(FULL_KEY)).json()
+        mine_job = wait_done(c, mine["id"], headers=bearer(FULL_KEY))
+        assert judge.calls == calls + 3  # only pooling is new for this key
+    assert other_job["status"] == mine_job["status"] == "done"

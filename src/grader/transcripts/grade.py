@@ -77,15 +77,21 @@ def grade_items(
     on_start: Callable[[PlanItem], None] | None = None,
     on_result: Callable[[PlanItem, GradeResult], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    partition: str = "",
 ) -> dict[int, GradeResult]:
-    """Grade every matched item not in ``done``; returns all results by item number."""
+    """Grade every matched item not in ``done``; returns all results by item number.
+
+    ``partition`` is the caller's share of the result cache (``Grader.accept``): a job
+    grades in its owner's, so one key never sees another key's cached grades."""
     results = dict(done or {})
     todo = [i for i in plan.items if i.gradable and i.item not in results]
     if not todo:
         return results
     n = min(workers or grader.transcript_settings.transcript_workers, len(todo))
     with ThreadPoolExecutor(n, thread_name_prefix="grader-transcript") as pool:
-        futures = {pool.submit(_grade_one, grader, i, on_start, should_stop): i for i in todo}
+        futures = {
+            pool.submit(_grade_one, grader, i, on_start, should_stop, partition): i for i in todo
+        }
         for future in as_completed(futures):
             result = future.result()
             if result is None:  # stopped before it started
@@ -102,6 +108,7 @@ def _grade_one(
     item: PlanItem,
     on_start: Callable[[PlanItem], None] | None,
     should_stop: Callable[[], bool] | None,
+    partition: str = "",
 ) -> GradeResult | None:
     if should_stop and should_stop():
         return None
@@ -110,7 +117,7 @@ def _grade_one(
     assert item.match is not None
     try:
         with grader.judge_gate.background():  # single answers go first (grading/gate.py)
-            return grader.grade(item.match.question_id, item.answer)
+            return grader.grade(item.match.question_id, item.answer, partition)
     except GraderError as exc:
         return ungraded(grader, item, str(exc))
     except Exception as exc:  # one answer's bug must not sink the interview

@@ -258,6 +258,8 @@ class JobRunner:
             on_start=started,
             on_result=finished,
             should_stop=self._stop.is_set,
+            # the owner's cache partition, as for its single grades (api/grade.py)
+            partition="" if job.owner == "anonymous" else job.owner,
         )
         if len(results) < job.total:  # stopped: the rest is graded after the restart
             return
