@@ -90,7 +90,7 @@ def test_healthy_reply_is_graded_with_tokens_cost_and_server_model(
     assert result.status == "graded" and result.score == 10
     assert result.provenance.judge_model == "fake-judge-1"  # as the server named it
     assert result.provenance.judge == "openai-compatible:test-model"
-    assert result.provenance.prompt_version == f"{style}-v1+fence"
+    assert result.provenance.prompt_version == f"{style}-v1"
     u = result.usage
     assert u.prompt_tokens > 100 and u.completion_tokens > 0
     assert u.judge_calls == (1 if style == "structured" else 4)

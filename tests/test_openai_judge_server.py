@@ -152,7 +152,7 @@ def test_structured_grade_is_graded_or_ungraded_with_reason(
     if result.status == "graded":
         assert result.score is not None and 0 <= result.score <= result.max_score
         assert result.provenance.judge_model  # the name the server returned
-        assert result.provenance.prompt_version == "structured-v1+fence"
+        assert result.provenance.prompt_version == "structured-v1"
         for v in result.criteria:  # evidence, when shown, is really in the answer
             assert v.evidence is None or v.evidence.lower() in GOOD.lower()
     else:

@@ -209,7 +209,7 @@ def test_openai_judge_is_built_from_settings(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-used")
     judge = make_judge(settings(tmp_path, judge="openai:gpt-4o-mini"))
     assert isinstance(judge, OpenAIJudge)
-    assert judge.name == "openai:gpt-4o-mini" and judge.prompt_version == "structured-v1+fence"
+    assert judge.name == "openai:gpt-4o-mini" and judge.prompt_version == "structured-v1"
     assert judge.base_url == "https://api.openai.com/v1"  # never called by the tests
 
 
@@ -222,7 +222,7 @@ def test_checklist_style_uses_the_checklist_prompt(tmp_path: Path) -> None:
             judge_style="checklist",
         )
     )
-    assert judge.prompt_version == "checklist-v1+fence"
+    assert judge.prompt_version == "checklist-v1"
 
 
 def test_capability_overrides_are_checked(tmp_path: Path) -> None:

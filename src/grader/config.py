@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         description="Prompt file of the local judge (grader/prompts/NAME.txt): checklist-v4 "
         "(default), checklist-v3 (rubric listed once, ~2x faster, less accurate), checklist-v2.",
     )
-    judge_fence: bool = Field(default=True, description="Answer in <answer-CODE> tags in prompts.")
+    judge_fence: bool = Field(default=False, description="Answer in <answer-CODE> tags.")
     n_threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=4096, ge=512)
     prefix_cache_mb: int = Field(

@@ -54,7 +54,7 @@ class LocalJudge:
         prompt: str = PROMPT,
         cache_dir: Path | None = None,
         prefix_cache_mb: int = 600,
-        fence: bool = True,
+        fence: bool = False,
     ) -> None:
         self.runtime = LlamaRuntime.load(
             model_path,

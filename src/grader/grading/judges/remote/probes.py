@@ -88,7 +88,7 @@ def p_yes(choice: Any, item_id: str) -> float:
 class ChecklistStyle:
     """One single-token yes/no call per criterion and misconception, P(yes) from logprobs."""
 
-    def __init__(self, fence: bool = True) -> None:
+    def __init__(self, fence: bool = False) -> None:
         self.prompt = Prompt.load(CHECKLIST_PROMPT)
         self.fence = fence  # the answer's tags carry its code (base.fence_code)
         self.prompt_version = f"{CHECKLIST_PROMPT}+fence" if fence else CHECKLIST_PROMPT
