@@ -7,18 +7,14 @@ free loopback port; a raw socket sends the headers and half the body, then waits
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import TINY_BANK
-from test_api_server import free_port, wait_ready
+from test_api_server import serve_process, wait_ready
 
 pytestmark = pytest.mark.server
 
@@ -27,31 +23,10 @@ GRADER = Path(sys.executable).parent / "grader"
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    env = os.environ | {
-        "GRADER_EMBEDDER": "fake",
-        "GRADER_JUDGE": "fake",
-        "GRADER_BANK_DIR": str(TINY_BANK),
-        "GRADER_CACHE_DIR": str(tmp_path),
-        "GRADER_BODY_TIMEOUT_SECONDS": "1",
-    }
-    proc = subprocess.Popen(
-        [str(GRADER), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", proc)
-        yield "127.0.0.1", port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    with serve_process(tmp_path, GRADER_BODY_TIMEOUT_SECONDS="1") as (url, proc):
+        wait_ready(url, proc)
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def read_until_closed(sock: socket.socket) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,18 +46,21 @@ def wait_ready(url: str, proc: subprocess.Popen[str], timeout: float = 60) -> ht
     raise AssertionError("server not ready in time")
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+@contextlib.contextmanager
+def serve_process(tmp_path: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``grader serve`` as a real process on a free loopback port (fake judge and embedder,
+    the tiny bank), with ``env`` added; stopped with SIGTERM (then killed) on exit."""
     port = free_port()
-    env = os.environ | {
+    environment = os.environ | {
         "GRADER_EMBEDDER": "fake",
         "GRADER_JUDGE": "fake",
         "GRADER_BANK_DIR": str(TINY_BANK),
         "GRADER_CACHE_DIR": str(tmp_path),
+        **env,
     }
     proc = subprocess.Popen(
         [str(GRADER), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -71,6 +75,12 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    with serve_process(tmp_path) as served:
+        yield served
 
 
 def test_serve_starts_loads_once_and_grades_over_http(
